@@ -1,0 +1,42 @@
+// Argument validation at the Python boundary: one helper per argument kind. Arrays of
+// the right dtype and layout are viewed in place; anything else raises TypeError (wrong
+// type or dtype) or ValueError (shape, strides, values) naming the argument, what was
+// received and how to fix it. Nothing is converted or copied here.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "muvera_nano/views.h"
+
+namespace muvera_nano::bindings {
+
+namespace py = pybind11;
+
+// "float64 array of shape (3, 4)", "list", ...
+std::string describe(py::handle obj);
+
+// obj must be a numpy.ndarray (no conversion).
+py::array require_ndarray(py::handle obj, const char* name, const char* expected);
+
+// A 2-D float32 matrix whose rows are contiguous (any non-negative row stride).
+MatrixView float32_matrix(const py::array& a, const char* name);
+
+// A 2-D float32 matrix (one item) or a 3-D batch (items, rows, dim) viewed as matrices.
+// `single` tells which was given.
+std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single);
+
+// Token rows (tokens), offsets (int64, n + 1) and for int8 the per-row scales, for the
+// declared element type. Offsets *values* are checked by validate_ragged, not here.
+RaggedView ragged_view(py::handle tokens, py::handle offsets, py::handle scales, DType dtype, const char* name);
+
+// None -> 0 (library default), else an int >= 1.
+int threads_arg(py::handle threads);
+
+// A 1-D or 2-D C-contiguous aligned int64 array (candidate ids).
+py::array int64_ids(py::handle obj, const char* name);
+
+}  // namespace muvera_nano::bindings

@@ -1,0 +1,146 @@
+// AVX-512 (F/BW/DQ/VL) MaxSim: a GEMM micro-kernel with the max fused in. Query rows sit
+// along lanes (16 per zmm); each step broadcasts one coordinate of R document rows and
+// FMAs it into R x QV accumulators, which are folded into running maxima after the
+// coordinate loop. Reduced-precision documents are widened a block of rows at a time
+// into an L1-resident buffer and take the same float32 path.
+#include <immintrin.h>
+
+#include <limits>
+
+#include "maxsim_avx512_common.h"
+#include "maxsim_kernels.h"
+
+namespace muvera_nano::maxsim_detail {
+namespace {
+
+using namespace avx512;
+
+// R rows starting at `rows` (stride in bytes) against QV lane vectors at qp ([dim][lanes]).
+template <int QV, int R, bool kScaled>
+inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t lanes, int64_t dim,
+                                                      const unsigned char* rows, int64_t stride,
+                                                      const unsigned char* scales, int64_t sstride,
+                                                      LaneMax<QV>& st) {
+  __m512 acc[R][QV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < QV; ++v) acc[r][v] = _mm512_setzero_ps();
+  const unsigned char* rp[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) rp[r] = rows + r * stride;
+  for (int64_t k = 0; k < dim; ++k) {
+    __m512 qv[QV];
+#pragma GCC unroll 4
+    for (int v = 0; v < QV; ++v) qv[v] = _mm512_loadu_ps(qp + k * lanes + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m512 b = _mm512_set1_ps(load<float>(rp[r] + 4 * k));
+#pragma GCC unroll 4
+      for (int v = 0; v < QV; ++v) acc[r][v] = _mm512_fmadd_ps(qv[v], b, acc[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    __m512 s = _mm512_set1_ps(1.0f);
+    if constexpr (kScaled) s = _mm512_set1_ps(load<float>(scales + r * sstride));
+#pragma GCC unroll 4
+    for (int v = 0; v < QV; ++v) st.fold(v, kScaled ? _mm512_mul_ps(acc[r][v], s) : acc[r][v]);
+  }
+}
+
+// How document rows reach the float32 micro-kernel.
+enum class Source { f32, f16, bf16, i8 };
+
+template <Source S>
+inline void widen_rows(const unsigned char* src, int64_t stride, int n, int64_t dim, float* dst) {
+  for (int r = 0; r < n; ++r) {
+    const unsigned char* row = src + r * stride;
+    float* out = dst + r * dim;
+    for (int64_t k = 0; k < dim; k += 16) {
+      const int64_t left = dim - k;
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+      if constexpr (S == Source::f16) {
+        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
+        _mm512_mask_storeu_ps(out + k, m, _mm512_cvtph_ps(h));
+      } else if constexpr (S == Source::bf16) {
+        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
+        __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
+        _mm512_mask_storeu_ps(out + k, m, _mm512_castsi512_ps(w));
+      } else {
+        __m128i b = _mm_maskz_loadu_epi8(m, row + k);
+        _mm512_mask_storeu_ps(out + k, m, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)));
+      }
+    }
+  }
+}
+
+template <Source S, int QV, int R, int N>
+inline __attribute__((always_inline)) void run_rows(const PackedQuery& q, const float* qp, const DocRows& d,
+                                                    int64_t t, float* buf, LaneMax<QV>& st) {
+  constexpr bool kScaled = S == Source::i8;
+  const unsigned char* src = d.data + t * d.row_stride;
+  const unsigned char* sc = kScaled ? d.scales + t * d.scale_stride : nullptr;
+  if constexpr (S == Source::f32) {
+    rows_block<QV, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, st);
+  } else {
+    widen_rows<S>(src, d.row_stride, N, q.dim, buf);
+    rows_block<QV, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(buf), q.dim * 4, sc,
+                               d.scale_stride, st);
+  }
+}
+
+template <Source S, int QV, int R>
+void lane_block(const PackedQuery& q, const float* qp, const DocRows& d, float* buf, LaneMax<QV>& st) {
+  int64_t t = 0;
+  for (; t + R <= d.rows; t += R) run_rows<S, QV, R, R>(q, qp, d, t, buf, st);
+  switch (d.rows - t) {
+#define MN_TAIL(n) \
+  case n:          \
+    if constexpr (n < R) run_rows<S, QV, R, n>(q, qp, d, t, buf, st); \
+    break;
+    MN_TAIL(1) MN_TAIL(2) MN_TAIL(3) MN_TAIL(4) MN_TAIL(5) MN_TAIL(6) MN_TAIL(7) MN_TAIL(8) MN_TAIL(9) MN_TAIL(10)
+    MN_TAIL(11)
+#undef MN_TAIL
+    default: break;
+  }
+}
+
+// Blocking: 32 lanes x 6 rows (12 accumulators) or 16 lanes x 12 rows for short tails.
+constexpr int kRows2 = 6, kRows1 = 12;
+
+template <Source S>
+float score(const PackedQuery& q, const DocRows& d) {
+  float out;
+  if (trivial_score(q, d, &out)) return out;
+  float* buf = S == Source::f32 ? nullptr : scratch_f32(kRows1 * q.dim);
+  ScoreSum sum;
+  for (int64_t lb = 0; lb < q.rows; lb += 32) {
+    const float* qp = q.f32 + lb;
+    const int64_t valid = q.rows - lb;
+    const float* ls = q.lane_scale ? q.lane_scale + lb : nullptr;
+    if (valid > 16) {
+      LaneMax<2> st;
+      lane_block<S, 2, kRows2>(q, qp, d, buf, st);
+      sum.add(st, valid, ls);
+    } else {
+      LaneMax<1> st;
+      lane_block<S, 1, kRows1>(q, qp, d, buf, st);
+      sum.add(st, valid, ls);
+    }
+  }
+  return sum.result();
+}
+
+}  // namespace
+
+KernelTable avx512_kernels() {
+  KernelTable t;
+  t.f32 = {score<Source::f32>, Layout::f32_lanes};
+  t.f16 = {score<Source::f16>, Layout::f32_lanes};
+  t.bf16 = {score<Source::bf16>, Layout::f32_lanes};
+  t.i8 = {score<Source::i8>, Layout::f32_lanes};
+  return t;
+}
+
+}  // namespace muvera_nano::maxsim_detail

@@ -1,0 +1,39 @@
+"""muvera-nano: late-interaction (ColBERT) retrieval on CPUs.
+
+Kernels (MaxSim, MUVERA FDE) run in a C++ core with runtime CPU dispatch and a
+persistent thread pool; numpy arrays are read in place.
+"""
+
+from __future__ import annotations
+
+import contextlib as _contextlib
+
+from . import _core
+from ._core import cpu_info, get_num_threads, isa, set_num_threads, supported_isas
+from .kernels import Ragged, maxsim, pylate_rerank, quantize_int8, rerank
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ragged",
+    "cpu_info",
+    "get_num_threads",
+    "isa",
+    "maxsim",
+    "pylate_rerank",
+    "quantize_int8",
+    "rerank",
+    "set_num_threads",
+    "supported_isas",
+]
+
+
+@_contextlib.contextmanager
+def _forced_isa(name: str):
+    """Tests only: run the block with the kernels of instruction set `name` (process-wide)."""
+    previous = isa()
+    _core.set_isa(name)
+    try:
+        yield
+    finally:
+        _core.set_isa(previous)
