@@ -1,0 +1,132 @@
+// Internal: the per-item FDE pipeline shared by every instruction set. Each ISA file
+// instantiates encode_item<Ops> with its own hot loops (pack, sketch, project); everything
+// here lives in an anonymous namespace, so each translation unit keeps its own copy (no
+// inline function compiled with one ISA's flags can be picked for another's callers).
+//
+// Ops provides:
+//   kLanes                                   tokens per vector (the padding unit)
+//   pack(plan, item, n_pad, xt, tau)         xt = tokens transposed (dim x n_pad, zero padded),
+//                                            tau = per-token bound factor (token_tau); returns
+//                                            the first non-finite row or -1
+//   sketch(plan, item, xt, tau, n_pad, pat)  pat[r * n_pad + t] = exact k-bit pattern of token t
+//   project(plan, r, item, xt, n_pad, y)     y[t * proj + c] = AMS projection of token t
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "fde_kernels.h"
+#include "muvera_nano/views.h"
+
+namespace muvera_nano::fde_detail {
+namespace {
+
+// Per-token factor of the float32 sketch error bound. A dot product of d terms accumulated
+// in float32 in any order (with or without FMA) is within gamma_d * sum|x_i g_i| <=
+// gamma_d * |x| |g| of the exact value, gamma_d = d u / (1 - d u), u = 2^-24; we use
+// 2 d u |x| (d <= 2^22), so |s| > tau * |g| + abs_slack decides the sign. 0 marks an all-zero
+// token (its sign bits are all 0); +inf a token so large that float32 could overflow.
+inline float token_tau(const PlanView& plan, double norm2) {
+  if (norm2 == 0.0) return 0.0f;
+  const double norm = std::sqrt(norm2);
+  if (!(norm <= plan.huge_norm)) return std::numeric_limits<float>::infinity();
+  double tau = 2.0 * static_cast<double>(plan.dim) * 0x1p-24 * norm * (1.0 + 0x1p-20);
+  if (tau < 0x1p-100) tau = 0x1p-100;  // covers flushed or subnormal products
+  return static_cast<float>(tau);
+}
+
+// Resolves a token/column pair the float32 bound could not decide.
+inline bool resolve_bit(const PlanView& plan, const Item& item, const float* tau, int64_t t, int64_t col) {
+  if (tau[t] == 0.0f) return false;
+  return exact_positive(plan, item.rows + t * item.row_stride, col);
+}
+
+// Partition index from the pattern (bit k-1-j = bit j of the sketch): Google's Gray-code
+// fold, idx = prefix XOR of the bits from the most significant one.
+inline uint32_t gray_decode(uint32_t x) {
+  x ^= x >> 1;
+  x ^= x >> 2;
+  x ^= x >> 4;
+  x ^= x >> 8;
+  x ^= x >> 16;
+  return x;
+}
+
+inline int popcount32(uint32_t x) { return __builtin_popcount(x); }
+
+// The token whose pattern is nearest to block b's (ties: lowest index).
+inline int64_t nearest_token(const uint32_t* pat, int64_t n, uint32_t block) {
+  const uint32_t target = block ^ (block >> 1);
+  int64_t best = 0;
+  int best_dist = 64;
+  for (int64_t t = 0; t < n; ++t) {
+    const int dist = popcount32(pat[t] ^ target);
+    if (dist < best_dist) {
+      best_dist = dist;
+      best = t;
+      if (dist <= 1) break;  // an empty block has no token at distance 0
+    }
+  }
+  return best;
+}
+
+inline void add_row(float* dst, const unsigned char* src, int64_t p) {
+  for (int64_t c = 0; c < p; ++c) dst[c] += load<float>(src + 4 * c);
+}
+
+inline void copy_row(float* dst, const unsigned char* src, int64_t p) {
+  std::memcpy(dst, src, static_cast<size_t>(p) * 4);
+}
+
+inline void divide_row(float* dst, int64_t p, float count) {
+  for (int64_t c = 0; c < p; ++c) dst[c] = dst[c] / count;
+}
+
+template <class Ops>
+int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool fill, float* out) {
+  const int64_t n = item.n, p = plan.proj, blocks = plan.blocks;
+  if (n == 0) {
+    std::memset(out, 0, static_cast<size_t>(plan.fde_dim) * 4);
+    return -1;
+  }
+  const int64_t n_pad = (n + Ops::kLanes - 1) / Ops::kLanes * Ops::kLanes;
+  float* xt = static_cast<float*>(scratch(kXt, plan.dim * n_pad * 4));
+  float* tau = static_cast<float*>(scratch(kTau, n_pad * 4));
+  const int64_t bad = Ops::pack(plan, item, n_pad, xt, tau);
+  if (bad >= 0) return bad;
+
+  uint32_t* pat = static_cast<uint32_t*>(scratch(kPattern, plan.reps * n_pad * 4));
+  std::memset(pat, 0, static_cast<size_t>(plan.reps * n_pad) * 4);
+  if (plan.bits > 0) Ops::sketch(plan, item, xt, tau, n_pad, pat);
+
+  uint32_t* idx = static_cast<uint32_t*>(scratch(kIndex, n_pad * 4));
+  int32_t* counts = static_cast<int32_t*>(scratch(kCounts, blocks * 4));
+  float* y = plan.identity ? nullptr : static_cast<float*>(scratch(kProjected, n_pad * p * 4));
+  const unsigned char* y_rows = plan.identity ? item.rows : reinterpret_cast<const unsigned char*>(y);
+  const int64_t y_stride = plan.identity ? item.row_stride : p * 4;
+
+  for (int64_t r = 0; r < plan.reps; ++r) {
+    const uint32_t* pr = pat + r * n_pad;
+    for (int64_t t = 0; t < n; ++t) idx[t] = gray_decode(pr[t]);
+    if (!plan.identity) Ops::project(plan, r, item, xt, n_pad, y);
+    float* o = out + r * blocks * p;
+    std::memset(o, 0, static_cast<size_t>(blocks * p) * 4);
+    std::memset(counts, 0, static_cast<size_t>(blocks) * 4);
+    for (int64_t t = 0; t < n; ++t) {
+      add_row(o + idx[t] * p, y_rows + t * y_stride, p);
+      ++counts[idx[t]];
+    }
+    if (!document) continue;
+    for (int64_t b = 0; b < blocks; ++b) {
+      if (counts[b] > 1) divide_row(o + b * p, p, static_cast<float>(counts[b]));
+      else if (counts[b] == 0 && fill && plan.bits > 0)
+        copy_row(o + b * p, y_rows + nearest_token(pr, n, static_cast<uint32_t>(b)) * y_stride, p);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+}  // namespace muvera_nano::fde_detail

@@ -1,0 +1,73 @@
+// The reference FDE kernel: plain loops, no intrinsics. Every SIMD path must give the same
+// bits (the sign bits are exact by construction; the projection and block sums are computed
+// in the same order everywhere).
+#include <cmath>
+
+#include "fde_common.h"
+#include "fde_kernels.h"
+
+namespace muvera_nano::fde_detail {
+namespace {
+
+struct ScalarOps {
+  static constexpr int64_t kLanes = 1;
+
+  static int64_t pack(const PlanView& plan, const Item& item, int64_t n_pad, float* xt, float* tau) {
+    const int64_t d = plan.dim;
+    for (int64_t t = 0; t < item.n; ++t) {
+      const unsigned char* row = item.rows + t * item.row_stride;
+      double norm2 = 0.0;
+      for (int64_t i = 0; i < d; ++i) {
+        const float v = load<float>(row + 4 * i);
+        if (!std::isfinite(v)) return t;
+        xt[i * n_pad + t] = v;
+        norm2 += static_cast<double>(v) * v;
+      }
+      tau[t] = token_tau(plan, norm2);
+    }
+    return -1;
+  }
+
+  static void sketch(const PlanView& plan, const Item& item, const float* xt, const float* tau, int64_t n_pad,
+                     uint32_t* pat) {
+    const int64_t d = plan.dim, cols = plan.cols;
+    float* s = static_cast<float*>(scratch(kTile, cols * 4));
+    for (int64_t t = 0; t < item.n; ++t) {
+      for (int64_t c = 0; c < cols; ++c) s[c] = 0.0f;
+      for (int64_t i = 0; i < d; ++i) {
+        const float x = xt[i * n_pad + t];
+        const float* g = plan.simhash + i * cols;
+        for (int64_t c = 0; c < cols; ++c) s[c] += x * g[c];
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        const float thr = tau[t] * plan.col_norm[c] + plan.abs_slack;
+        const bool positive = std::fabs(s[c]) > thr ? s[c] > 0.0f : resolve_bit(plan, item, tau, t, c);
+        if (positive) pat[plan.col_rep[c] * n_pad + t] |= plan.col_bit[c];
+      }
+    }
+  }
+
+  static void project(const PlanView& plan, int64_t r, const Item& item, const float* xt, int64_t n_pad, float* y) {
+    const int64_t d = plan.dim, p = plan.proj;
+    const int32_t* coord = plan.ams_coord + r * d;
+    const float* sign = plan.ams_sign + r * d;
+    const int32_t* start = plan.ams_start + r * (p + 1);
+    for (int64_t t = 0; t < item.n; ++t) {
+      for (int64_t c = 0; c < p; ++c) {
+        float acc = 0.0f;
+        for (int32_t m = start[c]; m < start[c + 1]; ++m) acc = acc + sign[m] * xt[coord[m] * n_pad + t];
+        y[t * p + c] = acc;
+      }
+    }
+  }
+};
+
+int64_t encode(const PlanView& plan, const Item& item, bool document, bool fill, float* out) {
+  return encode_item<ScalarOps>(plan, item, document, fill, out);
+}
+
+}  // namespace
+
+KernelTable scalar_kernels() { return KernelTable{encode}; }
+
+}  // namespace muvera_nano::fde_detail
