@@ -11,10 +11,12 @@ import contextlib as _contextlib
 from . import _core
 from ._core import cpu_info, get_num_threads, isa, set_num_threads, supported_isas
 from .kernels import Ragged, maxsim, pylate_rerank, quantize_int8, rerank
+from .fde import FDEConfig  # noqa: E402  (MUVERA fixed dimensional encodings)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FDEConfig",
     "Ragged",
     "cpu_info",
     "get_num_threads",
