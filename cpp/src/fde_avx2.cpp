@@ -51,9 +51,11 @@ struct Avx2Ops {
         const int64_t w = d - i0 < kL ? d - i0 : kL;
         const __m256i m = lane_mask(w);
         __m256 r[8];
-        for (int64_t l = 0; l < 8; ++l)
+        for (int64_t l = 0; l < 8; ++l) {
           r[l] = l < cnt ? _mm256_maskload_ps(reinterpret_cast<const float*>(item.rows + (t0 + l) * item.row_stride + 4 * i0), m)
                          : _mm256_setzero_ps();
+          if (t0 + kL + l < n) _mm_prefetch(reinterpret_cast<const char*>(item.rows + (t0 + kL + l) * item.row_stride + 4 * i0), _MM_HINT_T0);
+        }
         transpose8(r);
         for (int64_t j = 0; j < w; ++j) {
           const __m256 v = r[j];
@@ -158,51 +160,62 @@ struct Avx2Ops {
     if (tv0 < nv) sketch_columns<1>(plan, item, xt, tau, n_pad, tv0, pat);
   }
 
+  // Projects token vectors [tv0, tv0 + TV) for every repetition and adds each token's row
+  // to its block (the group's slice of xt stays in L1 across repetitions).
   template <int TV>
-  static void project_tile(const PlanView& plan, int64_t r, const float* xt, int64_t n_pad, int64_t tv0, float* y,
-                           float* tile) {
-    const int64_t d = plan.dim, p = plan.proj;
-    const int32_t* coord = plan.ams_coord + r * d;
-    const float* sign = plan.ams_sign + r * d;
-    const int32_t* start = plan.ams_start + r * (p + 1);
+  static void project_group(const PlanView& plan, const Item& item, const float* xt, int64_t n_pad, int64_t tv0,
+                            const uint32_t* idx, float* out, float* tile) {
+    const int64_t d = plan.dim, p = plan.proj, blocks = plan.blocks;
     const float* x = xt + tv0 * kL;
-    for (int64_t c0 = 0; c0 < p; c0 += kL) {
-      const int64_t cw = p - c0 < kL ? p - c0 : kL;
-      for (int64_t c = 0; c < kL; ++c) {
-        __m256 acc[TV];
+    for (int64_t r = 0; r < plan.reps; ++r) {
+      const int32_t* coord = plan.ams_coord + r * d;
+      const float* sign = plan.ams_sign + r * d;
+      const int32_t* start = plan.ams_start + r * (p + 1);
+      const uint32_t* ir = idx + r * n_pad;
+      float* o = out + r * blocks * p;
+      for (int64_t c0 = 0; c0 < p; c0 += kL) {
+        const int64_t cw = p - c0 < kL ? p - c0 : kL;
+        for (int64_t c = 0; c < kL; ++c) {
+          __m256 acc[TV];
 #pragma GCC unroll 4
-        for (int v = 0; v < TV; ++v) acc[v] = _mm256_setzero_ps();
-        if (c < cw) {
-          for (int32_t m = start[c0 + c]; m < start[c0 + c + 1]; ++m) {
-            const __m256 s = _mm256_broadcast_ss(sign + m);
-            const float* row = x + static_cast<int64_t>(coord[m]) * n_pad;
+          for (int v = 0; v < TV; ++v) acc[v] = _mm256_setzero_ps();
+          if (c < cw) {
+            for (int32_t m = start[c0 + c]; m < start[c0 + c + 1]; ++m) {
+              const __m256 s = _mm256_broadcast_ss(sign + m);
+              const float* row = x + static_cast<int64_t>(coord[m]) * n_pad;
 #pragma GCC unroll 4
-            for (int v = 0; v < TV; ++v) acc[v] = _mm256_fmadd_ps(s, _mm256_load_ps(row + v * kL), acc[v]);
+              for (int v = 0; v < TV; ++v) acc[v] = _mm256_fmadd_ps(s, _mm256_load_ps(row + v * kL), acc[v]);
+            }
+          }
+#pragma GCC unroll 4
+          for (int v = 0; v < TV; ++v) _mm256_store_ps(tile + (v * kL + c) * kL, acc[v]);
+        }
+        const __m256i m = lane_mask(cw);
+        for (int v = 0; v < TV; ++v) {
+          __m256 rows[8];
+          for (int64_t c = 0; c < kL; ++c) rows[c] = _mm256_load_ps(tile + (v * kL + c) * kL);
+          transpose8(rows);
+          const int64_t t0 = (tv0 + v) * kL;
+          const int64_t cnt = item.n - t0 < kL ? item.n - t0 : kL;
+          for (int64_t l = 0; l < cnt; ++l) {
+            float* dst = o + ir[t0 + l] * p + c0;
+            _mm256_maskstore_ps(dst, m, _mm256_add_ps(_mm256_maskload_ps(dst, m), rows[l]));
           }
         }
-#pragma GCC unroll 4
-        for (int v = 0; v < TV; ++v) _mm256_store_ps(tile + (v * kL + c) * kL, acc[v]);
-      }
-      const __m256i m = lane_mask(cw);
-      for (int v = 0; v < TV; ++v) {
-        __m256 rows[8];
-        for (int64_t c = 0; c < kL; ++c) rows[c] = _mm256_load_ps(tile + (v * kL + c) * kL);
-        transpose8(rows);
-        float* out = y + (tv0 + v) * kL * p + c0;
-        for (int64_t l = 0; l < kL; ++l) _mm256_maskstore_ps(out + l * p, m, rows[l]);
       }
     }
   }
 
-  static void project(const PlanView& plan, int64_t r, const Item&, const float* xt, int64_t n_pad, float* y) {
+  static void project_add(const PlanView& plan, const Item& item, const float* xt, int64_t n_pad,
+                          const uint32_t* idx, float* out) {
     float* tile = static_cast<float*>(scratch(kTile, 4 * kL * kL * 4));
     const int64_t nv = n_pad / kL;
     int64_t tv0 = 0;
-    for (; tv0 + 4 <= nv; tv0 += 4) project_tile<4>(plan, r, xt, n_pad, tv0, y, tile);
+    for (; tv0 + 4 <= nv; tv0 += 4) project_group<4>(plan, item, xt, n_pad, tv0, idx, out, tile);
     switch (nv - tv0) {
-      case 3: project_tile<3>(plan, r, xt, n_pad, tv0, y, tile); break;
-      case 2: project_tile<2>(plan, r, xt, n_pad, tv0, y, tile); break;
-      case 1: project_tile<1>(plan, r, xt, n_pad, tv0, y, tile); break;
+      case 3: project_group<3>(plan, item, xt, n_pad, tv0, idx, out, tile); break;
+      case 2: project_group<2>(plan, item, xt, n_pad, tv0, idx, out, tile); break;
+      case 1: project_group<1>(plan, item, xt, n_pad, tv0, idx, out, tile); break;
       default: break;
     }
   }

@@ -9,7 +9,10 @@
 //                                            tau = per-token bound factor (token_tau); returns
 //                                            the first non-finite row or -1
 //   sketch(plan, item, xt, tau, n_pad, pat)  pat[r * n_pad + t] = exact k-bit pattern of token t
-//   project(plan, r, item, xt, n_pad, y)     y[t * proj + c] = AMS projection of token t
+//   project_add(plan, item, xt, n_pad, idx, out)
+//                                            adds each token's AMS projection (as project_token
+//                                            computes it) to block idx[r * n_pad + t] of
+//                                            repetition r, tokens in increasing order per block
 #pragma once
 
 #include <cmath>
@@ -84,45 +87,70 @@ inline void divide_row(float* dst, int64_t p, float count) {
   for (int64_t c = 0; c < p; ++c) dst[c] = dst[c] / count;
 }
 
+// The AMS projection of one token for repetition r, in the order every kernel uses: per
+// output column, acc = 0, then acc + sign * x[i] over its coordinates in increasing order.
+inline void project_token(const PlanView& plan, int64_t r, const unsigned char* row, float* dst) {
+  const int64_t d = plan.dim, p = plan.proj;
+  const int32_t* coord = plan.ams_coord + r * d;
+  const float* sign = plan.ams_sign + r * d;
+  const int32_t* start = plan.ams_start + r * (p + 1);
+  for (int64_t c = 0; c < p; ++c) {
+    float acc = 0.0f;
+    for (int32_t m = start[c]; m < start[c + 1]; ++m) acc = acc + sign[m] * load<float>(row + 4 * coord[m]);
+    dst[c] = acc;
+  }
+}
+
 template <class Ops>
 int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool fill, float* out) {
-  const int64_t n = item.n, p = plan.proj, blocks = plan.blocks;
-  if (n == 0) {
-    std::memset(out, 0, static_cast<size_t>(plan.fde_dim) * 4);
-    return -1;
-  }
+  const int64_t n = item.n, p = plan.proj, blocks = plan.blocks, reps = plan.reps;
+  std::memset(out, 0, static_cast<size_t>(plan.fde_dim) * 4);
+  if (n == 0) return -1;
   const int64_t n_pad = (n + Ops::kLanes - 1) / Ops::kLanes * Ops::kLanes;
   float* xt = static_cast<float*>(scratch(kXt, plan.dim * n_pad * 4));
   float* tau = static_cast<float*>(scratch(kTau, n_pad * 4));
   const int64_t bad = Ops::pack(plan, item, n_pad, xt, tau);
   if (bad >= 0) return bad;
 
-  uint32_t* pat = static_cast<uint32_t*>(scratch(kPattern, plan.reps * n_pad * 4));
-  std::memset(pat, 0, static_cast<size_t>(plan.reps * n_pad) * 4);
+  uint32_t* pat = static_cast<uint32_t*>(scratch(kPattern, reps * n_pad * 4));
+  std::memset(pat, 0, static_cast<size_t>(reps * n_pad) * 4);
   if (plan.bits > 0) Ops::sketch(plan, item, xt, tau, n_pad, pat);
 
-  uint32_t* idx = static_cast<uint32_t*>(scratch(kIndex, n_pad * 4));
-  int32_t* counts = static_cast<int32_t*>(scratch(kCounts, blocks * 4));
-  float* y = plan.identity ? nullptr : static_cast<float*>(scratch(kProjected, n_pad * p * 4));
-  const unsigned char* y_rows = plan.identity ? item.rows : reinterpret_cast<const unsigned char*>(y);
-  const int64_t y_stride = plan.identity ? item.row_stride : p * 4;
+  // Partition of every token in every repetition, and the block sizes.
+  uint32_t* idx = static_cast<uint32_t*>(scratch(kIndex, reps * n_pad * 4));
+  for (int64_t i = 0; i < reps * n_pad; ++i) idx[i] = gray_decode(pat[i]);
+  int32_t* counts = static_cast<int32_t*>(scratch(kCounts, reps * blocks * 4));
+  std::memset(counts, 0, static_cast<size_t>(reps * blocks) * 4);
+  for (int64_t r = 0; r < reps; ++r)
+    for (int64_t t = 0; t < n; ++t) ++counts[r * blocks + idx[r * n_pad + t]];
 
-  for (int64_t r = 0; r < plan.reps; ++r) {
-    const uint32_t* pr = pat + r * n_pad;
-    for (int64_t t = 0; t < n; ++t) idx[t] = gray_decode(pr[t]);
-    if (!plan.identity) Ops::project(plan, r, item, xt, n_pad, y);
-    float* o = out + r * blocks * p;
-    std::memset(o, 0, static_cast<size_t>(blocks * p) * 4);
-    std::memset(counts, 0, static_cast<size_t>(blocks) * 4);
-    for (int64_t t = 0; t < n; ++t) {
-      add_row(o + idx[t] * p, y_rows + t * y_stride, p);
-      ++counts[idx[t]];
+  // Block sums, each block in token order.
+  if (plan.identity) {
+    for (int64_t r = 0; r < reps; ++r) {
+      float* o = out + r * blocks * p;
+      for (int64_t t = 0; t < n; ++t) add_row(o + idx[r * n_pad + t] * p, item.rows + t * item.row_stride, p);
     }
-    if (!document) continue;
+  } else {
+    Ops::project_add(plan, item, xt, n_pad, idx, out);
+  }
+  if (!document) return -1;
+
+  float* y = static_cast<float*>(scratch(kProjected, p * 4));
+  for (int64_t r = 0; r < reps; ++r) {
+    float* o = out + r * blocks * p;
+    const int32_t* cnt = counts + r * blocks;
     for (int64_t b = 0; b < blocks; ++b) {
-      if (counts[b] > 1) divide_row(o + b * p, p, static_cast<float>(counts[b]));
-      else if (counts[b] == 0 && fill && plan.bits > 0)
-        copy_row(o + b * p, y_rows + nearest_token(pr, n, static_cast<uint32_t>(b)) * y_stride, p);
+      if (cnt[b] > 1) {
+        divide_row(o + b * p, p, static_cast<float>(cnt[b]));
+      } else if (cnt[b] == 0 && fill && plan.bits > 0) {
+        const unsigned char* row = item.rows + nearest_token(pat + r * n_pad, n, static_cast<uint32_t>(b)) * item.row_stride;
+        if (plan.identity) {
+          copy_row(o + b * p, row, p);
+        } else {
+          project_token(plan, r, row, y);
+          std::memcpy(o + b * p, y, static_cast<size_t>(p) * 4);
+        }
+      }
     }
   }
   return -1;

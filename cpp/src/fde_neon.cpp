@@ -148,49 +148,59 @@ struct NeonOps {
     }
   }
 
+  // Projects token vectors [tv0, tv0 + TV) for every repetition and adds each token's row
+  // to its block.
   template <int TV>
-  static void project_tile(const PlanView& plan, int64_t r, const float* xt, int64_t n_pad, int64_t tv0, float* y) {
-    const int64_t d = plan.dim, p = plan.proj;
-    const int32_t* coord = plan.ams_coord + r * d;
-    const float* sign = plan.ams_sign + r * d;
-    const int32_t* start = plan.ams_start + r * (p + 1);
+  static void project_group(const PlanView& plan, const Item& item, const float* xt, int64_t n_pad, int64_t tv0,
+                            const uint32_t* idx, float* out) {
+    const int64_t d = plan.dim, p = plan.proj, blocks = plan.blocks;
     const float* x = xt + tv0 * kL;
-    for (int64_t c0 = 0; c0 < p; c0 += kL) {
-      const int64_t cw = p - c0 < kL ? p - c0 : kL;
-      float32x4_t acc[TV][4];
-      for (int64_t c = 0; c < kL; ++c) {
-        for (int v = 0; v < TV; ++v) acc[v][c] = vdupq_n_f32(0.0f);
-        if (c >= cw) continue;
-        for (int32_t m = start[c0 + c]; m < start[c0 + c + 1]; ++m) {
-          const float32x4_t s = vdupq_n_f32(sign[m]);
-          const float* row = x + static_cast<int64_t>(coord[m]) * n_pad;
-          for (int v = 0; v < TV; ++v) acc[v][c] = vfmaq_f32(acc[v][c], s, vld1q_f32(row + v * kL));
+    for (int64_t r = 0; r < plan.reps; ++r) {
+      const int32_t* coord = plan.ams_coord + r * d;
+      const float* sign = plan.ams_sign + r * d;
+      const int32_t* start = plan.ams_start + r * (p + 1);
+      const uint32_t* ir = idx + r * n_pad;
+      float* o = out + r * blocks * p;
+      for (int64_t c0 = 0; c0 < p; c0 += kL) {
+        const int64_t cw = p - c0 < kL ? p - c0 : kL;
+        float32x4_t acc[TV][4];
+        for (int64_t c = 0; c < kL; ++c) {
+          for (int v = 0; v < TV; ++v) acc[v][c] = vdupq_n_f32(0.0f);
+          if (c >= cw) continue;
+          for (int32_t m = start[c0 + c]; m < start[c0 + c + 1]; ++m) {
+            const float32x4_t s = vdupq_n_f32(sign[m]);
+            const float* row = x + static_cast<int64_t>(coord[m]) * n_pad;
+            for (int v = 0; v < TV; ++v) acc[v][c] = vfmaq_f32(acc[v][c], s, vld1q_f32(row + v * kL));
+          }
         }
-      }
-      for (int v = 0; v < TV; ++v) {
-        transpose4(acc[v]);
-        float* out = y + (tv0 + v) * kL * p + c0;
-        for (int64_t l = 0; l < kL; ++l) {
-          if (cw == kL) {
-            vst1q_f32(out + l * p, acc[v][l]);
-          } else {
-            float tmp[4];
-            vst1q_f32(tmp, acc[v][l]);
-            for (int64_t j = 0; j < cw; ++j) out[l * p + j] = tmp[j];
+        for (int v = 0; v < TV; ++v) {
+          transpose4(acc[v]);
+          const int64_t t0 = (tv0 + v) * kL;
+          const int64_t cnt = item.n - t0 < kL ? item.n - t0 : kL;
+          for (int64_t l = 0; l < cnt; ++l) {
+            float* dst = o + ir[t0 + l] * p + c0;
+            if (cw == kL) {
+              vst1q_f32(dst, vaddq_f32(vld1q_f32(dst), acc[v][l]));
+            } else {
+              float tmp[4];
+              vst1q_f32(tmp, acc[v][l]);
+              for (int64_t j = 0; j < cw; ++j) dst[j] += tmp[j];
+            }
           }
         }
       }
     }
   }
 
-  static void project(const PlanView& plan, int64_t r, const Item&, const float* xt, int64_t n_pad, float* y) {
+  static void project_add(const PlanView& plan, const Item& item, const float* xt, int64_t n_pad,
+                          const uint32_t* idx, float* out) {
     const int64_t nv = n_pad / kL;
     int64_t tv0 = 0;
-    for (; tv0 + 4 <= nv; tv0 += 4) project_tile<4>(plan, r, xt, n_pad, tv0, y);
+    for (; tv0 + 4 <= nv; tv0 += 4) project_group<4>(plan, item, xt, n_pad, tv0, idx, out);
     switch (nv - tv0) {
-      case 3: project_tile<3>(plan, r, xt, n_pad, tv0, y); break;
-      case 2: project_tile<2>(plan, r, xt, n_pad, tv0, y); break;
-      case 1: project_tile<1>(plan, r, xt, n_pad, tv0, y); break;
+      case 3: project_group<3>(plan, item, xt, n_pad, tv0, idx, out); break;
+      case 2: project_group<2>(plan, item, xt, n_pad, tv0, idx, out); break;
+      case 1: project_group<1>(plan, item, xt, n_pad, tv0, idx, out); break;
       default: break;
     }
   }

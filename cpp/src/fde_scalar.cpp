@@ -47,16 +47,15 @@ struct ScalarOps {
     }
   }
 
-  static void project(const PlanView& plan, int64_t r, const Item& item, const float* xt, int64_t n_pad, float* y) {
-    const int64_t d = plan.dim, p = plan.proj;
-    const int32_t* coord = plan.ams_coord + r * d;
-    const float* sign = plan.ams_sign + r * d;
-    const int32_t* start = plan.ams_start + r * (p + 1);
-    for (int64_t t = 0; t < item.n; ++t) {
-      for (int64_t c = 0; c < p; ++c) {
-        float acc = 0.0f;
-        for (int32_t m = start[c]; m < start[c + 1]; ++m) acc = acc + sign[m] * xt[coord[m] * n_pad + t];
-        y[t * p + c] = acc;
+  static void project_add(const PlanView& plan, const Item& item, const float*, int64_t n_pad, const uint32_t* idx,
+                          float* out) {
+    const int64_t p = plan.proj, blocks = plan.blocks;
+    float* y = static_cast<float*>(scratch(kTile, p * 4));
+    for (int64_t r = 0; r < plan.reps; ++r) {
+      for (int64_t t = 0; t < item.n; ++t) {
+        project_token(plan, r, item.rows + t * item.row_stride, y);
+        float* o = out + (r * blocks + idx[r * n_pad + t]) * p;
+        for (int64_t c = 0; c < p; ++c) o[c] += y[c];
       }
     }
   }
