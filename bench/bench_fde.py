@@ -1,0 +1,351 @@
+"""MUVERA FDE encoding speed and retrieval quality, side by side in one run.
+
+Speed: muvera-nano (google and txtai presets) against fastembed's Muvera, muvera-python and
+pymuvera (each installed only in the benchmark environment, if at all; a missing one is
+reported, not faked), at (R, k, p) = (20, 5, 16) with fill for documents (10,240 values) and
+at (20, 4, 8), at 1 and 2 threads (set explicitly: muvera-nano's threads=, numpy/BLAS via
+threadpoolctl and the usual environment variables). Documents are the standard corpus of
+spec/benchmarks.md (50..300 L2-normalised rows of dim 128), queries 32 rows. Figures are
+medians of several runs after a warm-up, with min-max; every implementation's output is
+checked before it is timed (muvera-nano against a float64 numpy FDE of the same random state,
+every library by ranking planted near-duplicates first). Speed is also given as a share of the
+float32 sketch bound: the measured float32 matmul rate (numpy, same thread count) divided by
+the sketch's 2 * rows * d * k * R flops per item.
+
+Quality: recall of the exact-MaxSim top-10 among the FDE's top-100 and top-1,000 candidates
+per configuration, on the standard random corpus.
+
+    python bench/bench_fde.py            # full run (minutes)
+    python bench/bench_fde.py --quick    # seconds: tiny sizes, for a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+import muvera_nano as mn  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - the benchmark environment has it
+    threadpool_limits = None
+
+
+class _Limit:
+    def __init__(self, threads: int):
+        self.threads = threads
+        self._ctx = threadpool_limits(limits=threads) if threadpool_limits else None
+
+    def __enter__(self):
+        if self._ctx:
+            self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctx:
+            self._ctx.__exit__(*exc)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+def unit_rows(rng, n, d):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def corpus(rng, n_docs, n_queries, d=128, planted=0):
+    """Standard corpus; the first `planted` documents are noisy copies of the first queries."""
+    lengths = rng.integers(50, 301, n_docs)
+    docs = [unit_rows(rng, int(n), d) for n in lengths]
+    queries = [unit_rows(rng, 32, d) for _ in range(n_queries)]
+    for i in range(planted):
+        near = queries[i] + 0.1 * rng.standard_normal(queries[i].shape).astype(np.float32)
+        near /= np.linalg.norm(near, axis=1, keepdims=True)
+        docs[i] = np.concatenate([near, unit_rows(rng, 32, d)])[rng.permutation(64)]
+    return docs, queries
+
+
+# -- a float64 FDE of muvera-nano's random state (the output check) ---------------------------
+
+def fde_float64(cfg: mn.FDEConfig, tokens: np.ndarray, document: bool) -> np.ndarray:
+    st = cfg.random_state()
+    R, k = cfg.repetitions, cfg.simhash_bits
+    p = cfg.projection_dimension or cfg.dimension
+    x = tokens.astype(np.float64)
+    s = x @ st["simhash"].astype(np.float64)
+    out = np.zeros((R, 1 << k, p))
+    for r in range(R):
+        idx = np.zeros(len(x), np.int64)
+        pattern = np.zeros(len(x), np.int64)
+        for j in range(k):
+            b = (s[:, r * k + j] > 0).astype(np.int64)
+            pattern = (pattern << 1) | b
+            idx = (idx << 1) + (b ^ (idx & 1))
+        if cfg.projection_dimension is None:
+            y = x
+        else:
+            proj = np.zeros((cfg.dimension, p))
+            proj[np.arange(cfg.dimension), st["ams_column"][r]] = st["ams_sign"][r]
+            y = x @ proj
+        counts = np.bincount(idx, minlength=1 << k)
+        np.add.at(out[r], idx, y)
+        if document:
+            nz = counts > 0
+            out[r][nz] /= counts[nz][:, None]
+            if cfg.fill_empty and k > 0:
+                for b in np.flatnonzero(~nz):
+                    dist = [bin(int(pt) ^ (b ^ (b >> 1))).count("1") for pt in pattern]
+                    out[r][b] = y[int(np.argmin(dist))]
+    return out.reshape(-1)
+
+
+# -- the implementations ----------------------------------------------------------------------
+
+def nano_encoder(cfg: mn.FDEConfig, threads: int):
+    def docs_fn(items, ragged):
+        return cfg.encode_documents(ragged, threads=threads)
+
+    def queries_fn(items, ragged):
+        return cfg.encode_queries(ragged, threads=threads)
+
+    return docs_fn, queries_fn
+
+
+def peer_encoders(R, k, p, dim):
+    """name -> (docs_fn, queries_fn, note) for each peer that imports; or name -> reason."""
+    peers = {}
+    try:
+        from fastembed.postprocess import Muvera as FastembedMuvera
+
+        fe = FastembedMuvera(dim, k_sim=k, dim_proj=p, r_reps=R, random_seed=42)
+        peers["fastembed"] = (lambda items, _: np.stack([fe.process_document(d) for d in items]),
+                              lambda items, _: np.stack([fe.process_query(q) for q in items]), "")
+    except Exception as e:  # noqa: BLE001 - report why a peer is missing
+        peers["fastembed"] = f"not available ({type(e).__name__}: {e})"
+    try:
+        import muvera as muvera_python
+
+        mp_doc = muvera_python.Muvera(num_repetitions=R, num_simhash_projections=k, dimension=dim,
+                                      projection_type="ams_sketch", projection_dimension=p,
+                                      fill_empty_partitions=True, seed=42)
+        mp_q = muvera_python.Muvera(num_repetitions=R, num_simhash_projections=k, dimension=dim,
+                                    projection_type="ams_sketch", projection_dimension=p,
+                                    fill_empty_partitions=False, seed=42)
+        peers["muvera-python"] = (lambda items, _: mp_doc.encode_documents(list(items)),
+                                  lambda items, _: mp_q.encode_queries(list(items)), "")
+    except Exception as e:  # noqa: BLE001
+        peers["muvera-python"] = f"not available ({type(e).__name__}: {e})"
+    try:
+        import pymuvera
+
+        common = dict(dimension=dim, num_simhash_projections=k, num_repetitions=R, seed=1,
+                      projection_type=pymuvera.ProjectionType.AMS_SKETCH, projection_dimension=p,
+                      use_eigenvalue_weighting=False)
+        pd = pymuvera.MUVERAEncoder(fill_empty_partitions=True, **common)
+        pq = pymuvera.MUVERAEncoder(fill_empty_partitions=False, **common)
+        peers["pymuvera"] = (lambda items, _: pd.encode_documents_batch(list(items)),
+                             lambda items, _: pq.encode_queries_batch(list(items)), "")
+    except Exception as e:  # noqa: BLE001
+        peers["pymuvera"] = f"not available ({type(e).__name__}: {e})"
+    return peers
+
+
+# -- measurement ------------------------------------------------------------------------------
+
+def timed(fn, repeats):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def rate(n, times):
+    rates = sorted(n / t for t in times)
+    return statistics.median(rates), rates[0], rates[-1]
+
+
+def matmul_gflops(threads, size, repeats):
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    with _Limit(threads):
+        times = timed(lambda: a @ a, repeats)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def planted_check(name, docs_fn, queries_fn, docs, queries, n_planted):
+    """The FDE dot product must rank each planted near-duplicate first (a working encoder)."""
+    d = np.asarray(docs_fn(docs, mn.Ragged.from_list(docs)), np.float64)
+    q = np.asarray(queries_fn(queries[:n_planted], mn.Ragged.from_list(queries[:n_planted])), np.float64)
+    assert d.ndim == 2 and np.isfinite(d).all() and np.isfinite(q).all(), f"{name}: non-finite output"
+    top = np.argmax(q @ d.T, axis=1)
+    return int((top == np.arange(n_planted)).sum())
+
+
+def speed(args, machine):
+    rng = np.random.default_rng(args.seed)
+    docs, queries = corpus(rng, args.docs, args.queries, planted=8)
+    docs_r, queries_r = mn.Ragged.from_list(docs), mn.Ragged.from_list(queries)
+    peer_docs, peer_queries = docs[: args.peer_docs], queries[: args.peer_queries]
+    mean_rows = float(np.mean([len(d) for d in docs]))
+    rows = []
+    for R, k, p in ((20, 5, 16), (20, 4, 8)):
+        impls = {
+            "muvera-nano google": mn.FDEConfig.google(128, R, k, p),
+            "muvera-nano txtai": mn.FDEConfig.txtai(128, R, k, p),
+        }
+        # Output checks before timing.
+        planted = {}
+        check_docs = docs[8:12]
+        for name, cfg in impls.items():
+            got = cfg.encode_documents(check_docs)
+            for i, d in enumerate(check_docs):
+                want = fde_float64(cfg, d, True)
+                err = float(np.abs(got[i] - want).max())
+                assert err <= 1e-5 * max(1.0, float(np.abs(want).max())), f"{name}: max |err| {err}"
+            hits = planted_check(name, lambda it, rg, c=cfg: c.encode_documents(rg),
+                                 lambda it, rg, c=cfg: c.encode_queries(rg), docs[:200], queries, 8)
+            assert hits == 8, f"{name}: only {hits}/8 planted near-duplicates ranked first"
+            planted[name] = hits
+        peers = peer_encoders(R, k, p, 128)
+        for name, peer in peers.items():
+            if isinstance(peer, str):
+                rows.append(dict(config=f"({R},{k},{p})", impl=name, note=peer))
+                continue
+            planted[name] = planted_check(name, peer[0], peer[1], docs[:200], queries, 8)
+        for threads in (1, 2):
+            bound = machine[f"gflops_{threads}t"] * 1e9 / (2 * mean_rows * 128 * k * R)
+            qbound = machine[f"gflops_{threads}t"] * 1e9 / (2 * 32 * 128 * k * R)
+            for name, cfg in impls.items():
+                with _Limit(threads):
+                    dt = timed(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)
+                    qt = timed(lambda: cfg.encode_queries(queries_r, threads=threads), args.repeats)
+                dr, qr = rate(len(docs), dt), rate(len(queries), qt)
+                rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
+                                 doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound,
+                                 fill=cfg.fill_empty, planted=planted[name]))
+            for name, peer in peers.items():
+                if isinstance(peer, str):
+                    continue
+                with _Limit(threads):
+                    dt = timed(lambda: peer[0](peer_docs, None), max(2, args.repeats // 2))
+                    qt = timed(lambda: peer[1](peer_queries, None), max(2, args.repeats // 2))
+                dr, qr = rate(len(peer_docs), dt), rate(len(peer_queries), qt)
+                rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
+                                 doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound, fill=True,
+                                 planted=planted[name]))
+    return rows, mean_rows
+
+
+def recall(args):
+    rng = np.random.default_rng(args.seed + 1)
+    docs, queries = corpus(rng, args.recall_docs, args.recall_queries)
+    docs_r, queries_r = mn.Ragged.from_list(docs), mn.Ragged.from_list(queries)
+    exact = mn.maxsim(queries_r, docs_r)
+    top10 = np.argsort(-exact, axis=1, kind="stable")[:, :10]
+    configs = {
+        "google (20,5,16) fill [recommended]": mn.FDEConfig.recommended(128),
+        "google (20,5,16) no fill": mn.FDEConfig.google(128, 20, 5, 16, fill_empty=False),
+        "google (20,4,8) fill": mn.FDEConfig.google(128, 20, 4, 8),
+        "google (20,5,16) fill, normalised": mn.FDEConfig(128, 20, 5, 16, True, normalize=True),
+        "google (20,5,16) no fill, normalised": mn.FDEConfig(128, 20, 5, 16, False, normalize=True),
+        "google (20,4,8) fill, normalised": mn.FDEConfig(128, 20, 4, 8, True, normalize=True),
+        "google (20,5,16) fill -> final 2560": mn.FDEConfig.google(128, 20, 5, 16, final_dimension=2560),
+        "google (40,5,16) fill": mn.FDEConfig.google(128, 40, 5, 16),
+        "txtai (20,5,16), normalised": mn.FDEConfig.txtai(128, normalize=True),
+        "txtai (20,5,16), raw": mn.FDEConfig.txtai(128),
+    }
+    out = []
+    for name, cfg in configs.items():
+        d = cfg.encode_documents(docs_r)
+        q = cfg.encode_queries(queries_r)
+        scores = q @ d.T
+        order = np.argsort(-scores, axis=1, kind="stable")
+        res = {"config": name, "dims": cfg.output_dim}
+        for depth in (100, 1000):
+            depth_n = min(depth, len(docs))
+            cand = order[:, :depth_n]
+            hits = [len(set(top10[i]) & set(cand[i])) / 10 for i in range(len(queries))]
+            res[f"recall@{depth}"] = float(np.mean(hits))
+        out.append(res)
+    return out
+
+
+def fmt_rate(r):
+    return f"{r[0]:,.0f} ({r[1]:,.0f}-{r[2]:,.0f})"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for smoke tests")
+    ap.add_argument("--no-recall", action="store_true")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.docs, args.queries, args.peer_docs, args.peer_queries, args.repeats = 200, 50, 10, 10, 2
+        args.recall_docs, args.recall_queries, mat = 300, 10, 256
+    else:
+        args.docs, args.queries, args.peer_docs, args.peer_queries, args.repeats = 10_000, 1_000, 200, 200, 5
+        args.recall_docs, args.recall_queries, mat = 10_000, 1_000, 2048
+
+    machine = {
+        "cpu": mn.cpu_info().get("brand", platform.processor()), "isa": mn.isa(),
+        "load_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "gflops_1t": matmul_gflops(1, mat, 3), "gflops_2t": matmul_gflops(2, mat, 3),
+        "python": sys.version.split()[0], "numpy": np.__version__,
+    }
+    print(f"# FDE benchmark — {machine['cpu']}, kernels {machine['isa']}, load {machine['load_1min']:.2f}")
+    print(f"float32 matmul ({mat}^3, numpy): {machine['gflops_1t']:.0f} GFLOP/s at 1 thread, "
+          f"{machine['gflops_2t']:.0f} at 2")
+    result = {"machine": machine}
+    if not args.no_speed:
+        rows, mean_rows = speed(args, machine)
+        result["speed"] = rows
+        print(f"\n## Encoding speed (documents: {args.docs} of 50-300 rows, mean {mean_rows:.0f}, dim 128, "
+              f"fill on; queries: {args.queries} x 32 rows; peers on the first {args.peer_docs}/{args.peer_queries})")
+        print("median (min-max); bound share = docs/s over the float32 sketch bound at that thread count\n")
+        print("| config | implementation | threads | documents/s | queries/s | doc bound share | query bound share "
+              "| planted top-1 |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            if "note" in r:
+                print(f"| {r['config']} | {r['impl']} | - | {r['note']} | | | | |")
+                continue
+            impl = r["impl"] + ("" if r["fill"] else " (no fill)")
+            print(f"| {r['config']} | {impl} | {r['threads']} | {fmt_rate(r['docs'])} | {fmt_rate(r['queries'])} | "
+                  f"{r['doc_bound_share']:.0%} | {r['query_bound_share']:.0%} | {r['planted']}/8 |")
+    if not args.no_recall:
+        rec = recall(args)
+        result["recall"] = rec
+        print(f"\n## Recall of the exact-MaxSim top-10 among the FDE's top candidates "
+              f"({args.recall_docs} random documents, {args.recall_queries} queries)\n")
+        print("| configuration | dims | recall@100 | recall@1000 |")
+        print("|---|---|---|---|")
+        for r in rec:
+            print(f"| {r['config']} | {r['dims']:,} | {r['recall@100']:.3f} | {r['recall@1000']:.3f} |")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.json.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1, default=list))
+        os.replace(tmp, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
