@@ -24,7 +24,8 @@ def test_presets_and_output_dim():
     assert mn.FDEConfig.txtai(8, 2, 3, None).output_dim == 2 * 8 * 8
     assert mn.FDEConfig.txtai(8, 2, 3, 0).projection_dimension is None
     assert mn.FDEConfig.google(16, 5, 5, None, final_dimension=1000).output_dim == 1000
-    assert mn.FDEConfig.recommended(128).output_dim == 10240
+    rec = mn.FDEConfig.recommended(128)
+    assert rec.output_dim == 10240 and rec.normalize and rec.fill_empty and rec.preset == "google"
 
 
 def test_roundtrip_dict_and_hash():
