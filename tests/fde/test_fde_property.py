@@ -1,6 +1,7 @@
 """The FDE dot product approximates MaxSim: documents planted as noisy copies of a query are
-its exact-MaxSim best match, and must also be the FDE's best candidate among random
-documents (a structural property of MUVERA, not a tuned threshold). Also: txtai's own Muvera, when installed, agrees with
+its exact-MaxSim best match, and must also be the raw FDE's best candidate among random
+documents (a structural property of MUVERA, not a tuned threshold), and among the candidates
+the index re-ranks for normalised FDEs. Also: txtai's own Muvera, when installed, agrees with
 the txtai preset on fresh random inputs."""
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ def unit(x):
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("cfg", [mn.FDEConfig.recommended(128), mn.FDEConfig.txtai(128),
-                                 mn.FDEConfig.google(128, 20, 4, 8)], ids=["recommended", "txtai", "google-20-4-8"])
+@pytest.mark.parametrize("cfg", [mn.FDEConfig.google(128), mn.FDEConfig.txtai(128), mn.FDEConfig.google(128, 20, 4, 8),
+                                 mn.FDEConfig.recommended(128), mn.FDEConfig.txtai(128, normalize=True)],
+                         ids=["google", "txtai", "google-20-4-8", "recommended", "txtai-normalised"])
 def test_planted_near_duplicates_rank_first(cfg):
     rng = np.random.default_rng(11)
     n_queries, n_random = 16, 400
@@ -37,8 +39,14 @@ def test_planted_near_duplicates_rank_first(cfg):
     fde = cfg.encode_queries(qs) @ cfg.encode_documents(corpus).T
     for i in range(n_queries):
         assert int(np.argmax(exact[i])) == n_random + i  # the planted copy is the true best match
-        assert int(np.argmax(fde[i])) == n_random + i, f"query {i}: FDE ranks its near-duplicate " \
-            f"{int((fde[i] > fde[i, n_random + i]).sum()) + 1}"
+        rank = int((fde[i] > fde[i, n_random + i]).sum()) + 1
+        if not cfg.normalize:
+            # The raw FDE inner product approximates MaxSim (MUVERA's guarantee): the copy is first.
+            assert rank == 1, f"query {i}: FDE ranks its near-duplicate {rank}"
+        else:
+            # Normalised FDEs trade this for recall on real-like data (see FDEConfig.recommended):
+            # the copy must still be among the candidates the index re-ranks (100 by default).
+            assert rank <= 100, f"query {i}: FDE ranks its near-duplicate {rank}"
 
 
 def _txtai_muvera():
