@@ -36,6 +36,7 @@ bool is_kind(const py::array& a, char kind, py::ssize_t itemsize) {
 // Row stride in bytes of a 2-D array whose inner dimension must be contiguous.
 int64_t row_stride_2d(const py::array& a, const char* name) {
   const py::ssize_t item = a.itemsize();
+  if (a.shape(0) == 0) return 0;  // no rows: numpy may report any strides
   if (a.shape(1) > 1 && a.strides(1) != item)
     value_fail(name, "must have contiguous rows (inner stride " + std::to_string(item) + " bytes), got strides (" +
                          std::to_string(a.strides(0)) + ", " + std::to_string(a.strides(1)) +
@@ -81,6 +82,9 @@ std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool
   if (single) return {float32_matrix(a, name)};
   if (a.ndim() != 3)
     value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
+  if (a.shape(0) == 0 || a.shape(1) == 0) {
+    return std::vector<MatrixView>(static_cast<size_t>(a.shape(0)), MatrixView{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
+  }
   if (a.strides(0) < 0 || a.strides(1) < 0 || a.strides(2) < 0)
     value_fail(name, "has negative strides; pass numpy.ascontiguousarray(" + std::string(name) + ")");
   if (a.shape(2) > 1 && a.strides(2) != 4)
