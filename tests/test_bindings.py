@@ -26,9 +26,9 @@ def test_ragged_references_the_arrays_it_was_given(rng):
     assert r.tokens is tokens and r.offsets is offsets
     q = rng.standard_normal((2, 8)).astype(np.float32)
     before = mn.maxsim(q, r)
-    tokens[0] += 10.0  # the kernels read the caller's memory: the change is visible
+    tokens[0] = 100.0 * q[0]  # the kernels read the caller's memory: the change is visible
     after = mn.maxsim(q, r)
-    assert before[1] == after[1] and before[0] != after[0]
+    assert before[1] == after[1] and after[0] > before[0] + 50
 
 
 def test_scoring_allocates_nothing_the_size_of_the_inputs(rng):
