@@ -40,4 +40,4 @@ ctest --test-dir "$build/neon" --output-on-failure
 
 echo "== Python tests"
 cd "$root/tests"  # import the installed package, not the source tree
-python -m pytest -q -p no:cacheprovider "$@"
+MUVERA_NANO_REQUIRE_QEMU=1 python -m pytest -q -p no:cacheprovider "$@"
