@@ -157,7 +157,7 @@ def worker(a) -> dict:
 
     # --- rerank: 16 queries x 100 candidates each, top 10 ---
     rng = np.random.default_rng(1)
-    cand = np.stack([rng.choice(a.docs, 100, replace=False) for _ in range(16)]).astype(np.int64)
+    cand = np.stack([rng.choice(a.docs, min(100, a.docs), replace=False) for _ in range(16)]).astype(np.int64)
     for storage in ("float32", "int8"):
         store = base.astype(storage)
         t = common.measure(lambda: mn.rerank(queries, store, candidates=cand, k=10, threads=threads), reps)
