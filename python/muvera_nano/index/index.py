@@ -136,7 +136,7 @@ class Index:
             self._folder = target._folder
             manifest = dict(self._manifest)
             with _writer_lock(self._folder):
-                manifest["segments"] = [self._write_new_segment(seg, manifest["generation"] + 1) for seg in self._segments]
+                manifest["segments"] = [self._commit_segment(seg, manifest["generation"] + 1) for seg in self._segments]
                 self._publish(manifest)
 
     # ------------------------------------------------------------------ properties
@@ -236,8 +236,7 @@ class Index:
             manifest["id_kind"] = kind
             if kind == "int":
                 manifest["next_int_id"] = max(manifest.get("next_int_id", 0), max(new_ids) + 1)
-            if self._folder is not None:
-                manifest["segments"] = manifest["segments"] + [self._write_new_segment(seg, manifest["generation"] + 1)]
+            manifest["segments"] = manifest["segments"] + [self._commit_segment(seg, manifest["generation"] + 1)]
             self._segments = self._segments + (seg,)
             if self._id_map is not None:
                 s_new = len(self._segments) - 1
@@ -278,8 +277,7 @@ class Index:
             seg = _concatenate(f"seg-{manifest['next_segment']:06d}", live, self.dim, self.token_dtype,
                                manifest["id_kind"]) if live else None
             manifest["next_segment"] += 1
-            if self._folder is not None:
-                manifest["segments"] = [self._write_new_segment(seg, manifest["generation"] + 1)] if seg else []
+            manifest["segments"] = [self._commit_segment(seg, manifest["generation"] + 1)] if seg else []
             self._segments = (seg,) if seg else ()
             self._id_map = None
 
@@ -380,11 +378,13 @@ class Index:
             raise KeyError(f"not in the index: {missing[:5]!r}" + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
         return sorted({m[i] for i in ids})
 
-    def _write_new_segment(self, seg: Segment, generation: int) -> dict:
-        seg.files = write_segment(self._folder, seg)
-        rec = write_deleted(self._folder, seg, generation)
-        seg.deleted_file = rec
-        return {"name": seg.name, "documents": seg.n, "tokens": seg.tokens.n_tokens, "files": seg.files, "deleted": rec}
+    def _commit_segment(self, seg: Segment, generation: int) -> dict:
+        """The segment's manifest entry, its files written first when the index has a folder."""
+        if self._folder is not None:
+            seg.files = write_segment(self._folder, seg)
+            seg.deleted_file = write_deleted(self._folder, seg, generation)
+        return {"name": seg.name, "documents": seg.n, "tokens": seg.tokens.n_tokens, "files": seg.files,
+                "deleted": seg.deleted_file}
 
     @contextlib.contextmanager
     def _writing(self):
