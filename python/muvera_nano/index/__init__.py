@@ -2,7 +2,8 @@
 three modes (exact MaxSim, MUVERA + rerank, MUVERA only), persisted crash-safely."""
 
 from .files import IndexFormatError
+from .graph import BACKENDS, GraphConfig
 from .index import Index
 from .search import MODES, SearchResult
 
-__all__ = ["Index", "IndexFormatError", "MODES", "SearchResult"]
+__all__ = ["BACKENDS", "GraphConfig", "Index", "IndexFormatError", "MODES", "SearchResult"]

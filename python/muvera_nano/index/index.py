@@ -27,7 +27,9 @@ from .ids import SegmentIds, encode_ids
 from .ids import id_kind as _id_kind
 from .manifest import FORMAT, LOCK, MANIFEST, VERSION, read_manifest, referenced_files, write_manifest
 from .search import MODES, SearchResult
-from .segment import FDE_DTYPES, TOKEN_DTYPES, Segment, build_segment, open_segment, write_deleted, write_segment
+from .graph import BACKENDS, GraphConfig, _usearch, build_graph
+from .segment import (FDE_DTYPES, TOKEN_DTYPES, Segment, build_segment, open_segment, write_deleted, write_graph,
+                      write_segment)
 
 __all__ = ["Index", "SearchResult", "IndexFormatError", "MODES"]
 
@@ -52,6 +54,7 @@ class Index:
         self._segments: tuple[Segment, ...] = tuple(_segments)
         self._encoder = _encoder
         self._fde = FDEConfig.from_dict(_manifest["fde"])
+        self._graph = _graph_config(_manifest)
         self._lock = threading.RLock()
         self._id_map: dict | None = None
 
@@ -59,13 +62,15 @@ class Index:
     @classmethod
     def create(cls, path: str | os.PathLike | None, *, dim: int | None = None, encoder: Any = None,
                fde: FDEConfig | None = None, token_dtype: str = "float16", fde_dtype: str = "float16",
-               overwrite: bool = False) -> "Index":
+               backend: str = "exact", graph: GraphConfig | None = None, overwrite: bool = False) -> "Index":
         """A new, empty index in folder `path` (None: in memory until :meth:`save`).
 
         dim: token dimension (taken from the encoder when one is given). fde: the FDE
         configuration (default ``FDEConfig.recommended(dim)``). token_dtype: how token vectors
         are stored ('float32', 'float16', 'bfloat16', 'int8'; see the README for the error each
-        adds). fde_dtype: how FDE rows are stored ('float32', 'float16', 'int8').
+        adds). fde_dtype: how FDE rows are stored ('float32', 'float16', 'int8'). backend: how
+        FDE candidates are found: 'exact' (every row scanned) or 'hnsw' (an approximate graph per
+        segment, for large collections; settings in `graph`; needs usearch).
         """
         enc, enc_info = _resolve_encoder(encoder)
         if enc is not None:
@@ -80,6 +85,13 @@ class Index:
             raise ValueError(f"token_dtype must be one of {TOKEN_DTYPES}, got {token_dtype!r}")
         if fde_dtype not in FDE_DTYPES:
             raise ValueError(f"fde_dtype must be one of {FDE_DTYPES}, got {fde_dtype!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if graph is not None and backend != "hnsw":
+            raise ValueError("graph settings only apply to backend='hnsw'")
+        if backend == "hnsw":
+            graph = graph or GraphConfig()
+            _usearch()  # fail now, not at the first add, when usearch is missing
         fde = FDEConfig.recommended(dim) if fde is None else fde
         if not isinstance(fde, FDEConfig):
             raise TypeError(f"fde must be a muvera_nano.fde.FDEConfig, got {type(fde).__name__}")
@@ -87,7 +99,8 @@ class Index:
             raise ValueError(f"the FDE config is for {fde.dimension}-dimensional tokens, the index for {dim}")
         manifest = {"format": FORMAT, "version": VERSION, "created_by": f"muvera-nano {_version()}", "generation": 0,
                     "dim": dim, "token_dtype": token_dtype, "fde_dtype": fde_dtype, "fde": fde.to_dict(),
-                    "encoder": enc_info, "id_kind": None, "next_segment": 0, "segments": []}
+                    "encoder": enc_info, "id_kind": None, "next_segment": 0, "segments": [],
+                    "backend": {"kind": backend, "graph": None if graph is None else graph.to_dict()}}
         folder = None
         if path is not None:
             folder = os.path.abspath(os.fspath(path))
@@ -131,7 +144,7 @@ class Index:
         if self._folder is not None:
             raise ValueError(f"this index already lives in {self._folder}; changes are committed as they happen")
         target = Index.create(path, dim=self.dim, fde=self._fde, token_dtype=self.token_dtype, fde_dtype=self.fde_dtype,
-                              overwrite=overwrite)
+                              backend=self._manifest["backend"]["kind"], graph=self._graph, overwrite=overwrite)
         with self._lock:
             self._folder = target._folder
             manifest = dict(self._manifest)
@@ -231,7 +244,7 @@ class Index:
             new_ids = self._check_new_ids(ids, n, manifest)
             kind = manifest["id_kind"] or _id_kind(new_ids)
             seg = build_segment(f"seg-{manifest['next_segment']:06d}", tokens, fde_rows, new_ids, kind,
-                                self.token_dtype, self.fde_dtype, threads)
+                                self.token_dtype, self.fde_dtype, self._graph, threads)
             manifest["next_segment"] += 1
             manifest["id_kind"] = kind
             if kind == "int":
@@ -267,7 +280,7 @@ class Index:
                 self._id_map.pop(i, None)
         return len(where)
 
-    def compact(self) -> None:
+    def compact(self, *, threads: int | None = None) -> None:
         """Rewrites all segments as one without removed documents (search then makes one pass).
         Stored values are copied as they are, so scores do not change."""
         with self._lock, self._writing() as manifest:
@@ -276,6 +289,8 @@ class Index:
             live = [(seg, seg.live_rows()) for seg in self._segments if seg.n_live]
             seg = _concatenate(f"seg-{manifest['next_segment']:06d}", live, self.dim, self.token_dtype,
                                manifest["id_kind"]) if live else None
+            if seg is not None and self._graph is not None:
+                seg.graph = build_graph(seg.fde_float32(), self._graph, threads)
             manifest["next_segment"] += 1
             manifest["segments"] = [self._commit_segment(seg, manifest["generation"] + 1)] if seg else []
             self._segments = (seg,) if seg else ()
@@ -313,7 +328,7 @@ class Index:
         if self._folder is None:
             return
         for seg in self._segments:
-            for rec in list(seg.files.values()) + ([seg.deleted_file] if seg.deleted_file else []):
+            for rec in list(seg.files.values()) + [r for r in (seg.deleted_file, seg.graph_file) if r]:
                 path = os.path.join(self._folder, rec["file"])
                 if sha256_file(path) != rec["sha256"]:
                     raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
@@ -383,8 +398,9 @@ class Index:
         if self._folder is not None:
             seg.files = write_segment(self._folder, seg)
             seg.deleted_file = write_deleted(self._folder, seg, generation)
+            seg.graph_file = write_graph(self._folder, seg)
         return {"name": seg.name, "documents": seg.n, "tokens": seg.tokens.n_tokens, "files": seg.files,
-                "deleted": seg.deleted_file}
+                "deleted": seg.deleted_file, "graph": seg.graph_file}
 
     @contextlib.contextmanager
     def _writing(self):
@@ -430,13 +446,21 @@ def _load(folder: str, verify: bool, attempts: int = 5) -> tuple[dict, list[Segm
     for attempt in range(attempts):
         manifest = read_manifest(folder)
         try:
-            segments = [open_segment(folder, e, manifest["token_dtype"], manifest["id_kind"], mmap=True, verify=verify)
-                        for e in manifest["segments"]]
+            graph = _graph_config(manifest)
+            segments = [open_segment(folder, e, manifest["token_dtype"], manifest["id_kind"], graph, mmap=True,
+                                     verify=verify) for e in manifest["segments"]]
             return manifest, segments
         except IndexFormatError:
             if attempt == attempts - 1 or read_manifest(folder)["generation"] == manifest["generation"]:
                 raise
     raise AssertionError("unreachable")
+
+
+def _graph_config(manifest: dict) -> GraphConfig | None:
+    backend = manifest.get("backend") or {"kind": "exact"}
+    if backend.get("kind") not in BACKENDS:
+        raise IndexFormatError(f"unknown candidate backend {backend.get('kind')!r} in the manifest")
+    return GraphConfig.from_dict(backend["graph"]) if backend["kind"] == "hnsw" else None
 
 
 def _resolve_encoder(encoder: Any):

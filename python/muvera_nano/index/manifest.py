@@ -24,7 +24,7 @@ def read_manifest(folder: str) -> dict:
         raise IndexFormatError(f"{path}: not a muvera-nano index manifest (format {m.get('format') if isinstance(m, dict) else None!r})")
     if m.get("version") != VERSION:
         raise IndexFormatError(f"{path}: index format version {m.get('version')!r}; this muvera-nano reads version {VERSION}")
-    for key in ("generation", "dim", "token_dtype", "fde_dtype", "fde", "segments", "next_segment"):
+    for key in ("generation", "dim", "token_dtype", "fde_dtype", "fde", "segments", "next_segment", "backend"):
         if key not in m:
             raise IndexFormatError(f"{path}: the manifest has no {key!r}")
     return m
@@ -38,8 +38,7 @@ def referenced_files(manifest: dict) -> set[str]:
     names = {MANIFEST, LOCK}
     for seg in manifest["segments"]:
         names.update(rec["file"] for rec in seg["files"].values())
-        if seg.get("deleted"):
-            names.add(seg["deleted"]["file"])
-    for rec in (manifest.get("candidate_index") or {}).get("files", {}).values():
-        names.add(rec["file"])
+        for extra in ("deleted", "graph"):
+            if seg.get(extra):
+                names.add(seg[extra]["file"])
     return names

@@ -14,7 +14,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..kernels import Ragged, dot_topk, rerank
+from ..kernels import Ragged, dot_scores, dot_topk, rerank
+from .graph import graph_candidates
 from .segment import Segment
 
 MODES = ("maxsim", "muvera", "rerank")
@@ -52,15 +53,23 @@ def _hits(s: int, rows: np.ndarray, scores: np.ndarray) -> Hits:
 
 
 def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads) -> list[Hits]:
-    """Per query, the c best live documents by FDE dot product across segments."""
+    """Per query, the c best live documents by FDE dot product across segments: every row
+    scanned (exact backend), or the rows a segment's HNSW graph proposes, scored exactly."""
     per_query: list[list[Hits]] = [[] for _ in range(len(query_fdes))]
     for s, seg in enumerate(segments):
         if seg.n_live == 0:
             continue
         kk = min(c, seg.n_live)
-        ids, scores = dot_topk(query_fdes, seg.fde, kk, scales=seg.fde_scales, exclude=seg.deleted, threads=threads)
-        for i in range(len(query_fdes)):
-            per_query[i].append(_hits(s, ids[i], scores[i]))
+        if seg.graph is None:
+            ids, scores = dot_topk(query_fdes, seg.fde, kk, scales=seg.fde_scales, exclude=seg.deleted, threads=threads)
+            for i in range(len(query_fdes)):
+                per_query[i].append(_hits(s, ids[i], scores[i]))
+            continue
+        for i, rows in enumerate(graph_candidates(seg.graph, query_fdes, kk, seg.deleted, threads)):
+            rows = np.sort(rows)
+            scales = None if seg.fde_scales is None else np.ascontiguousarray(seg.fde_scales[rows])
+            scores = dot_scores(query_fdes[i], np.ascontiguousarray(seg.fde[rows]), scales=scales, threads=threads)
+            per_query[i].append(_hits(s, rows, scores))
     return [_merge(p, c) for p in per_query]
 
 

@@ -4,6 +4,7 @@ written as a new file on each change."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..kernels import Ragged, quantize_int8
 from .files import IndexFormatError, load_array, save_array
+from .graph import GraphConfig, build_graph, open_graph, save_graph
 from .ids import SegmentIds, encode_ids
 
 TOKEN_DTYPES = ("float32", "float16", "bfloat16", "int8")
@@ -28,6 +30,8 @@ class Segment:
     deleted: np.ndarray | None = None  # bool (n,), None when nothing is deleted
     files: dict = field(default_factory=dict)  # manifest records once written
     deleted_file: dict | None = None
+    graph: Any = None  # usearch HNSW over the FDE rows (the 'hnsw' candidate backend)
+    graph_file: dict | None = None
     _live: np.ndarray | None = None
 
     @property
@@ -46,19 +50,28 @@ class Segment:
         return self._live
 
     def with_deleted(self, deleted: np.ndarray | None, deleted_file: dict | None) -> "Segment":
-        return Segment(self.name, self.tokens, self.fde, self.fde_scales, self.ids, deleted, self.files, deleted_file)
+        return dataclasses.replace(self, deleted=deleted, deleted_file=deleted_file, _live=None)
+
+    def fde_float32(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """FDE rows as float32 (dequantized for int8), all or the given ones."""
+        f = np.asarray(self.fde if rows is None else self.fde[rows], dtype=np.float32)
+        if self.fde_scales is not None:
+            f = f * (self.fde_scales if rows is None else self.fde_scales[rows])[:, None]
+        return f
 
 
 def build_segment(name: str, tokens: Ragged, fde: np.ndarray, ids: Sequence[Any], id_kind: str,
-                  token_dtype: str, fde_dtype: str, threads: int | None) -> Segment:
-    """An in-memory segment in the index's storage types (converts, i.e. copies)."""
+                  token_dtype: str, fde_dtype: str, graph: GraphConfig | None, threads: int | None) -> Segment:
+    """An in-memory segment in the index's storage types (converts, i.e. copies), with its
+    HNSW graph when the index uses that backend."""
     stored = tokens.astype(token_dtype, threads=threads)
+    g = build_graph(fde, graph, threads) if graph is not None else None
     fde_scales = None
     if fde_dtype == "int8":
         fde, fde_scales = quantize_int8(np.ascontiguousarray(fde, dtype=np.float32), threads=threads)
     else:
         fde = np.ascontiguousarray(fde, dtype=np.dtype(fde_dtype))
-    return Segment(name, stored, fde, fde_scales, SegmentIds(id_kind, encode_ids(ids, id_kind)))
+    return Segment(name, stored, fde, fde_scales, SegmentIds(id_kind, encode_ids(ids, id_kind)), graph=g)
 
 
 def _parts(seg: Segment) -> dict[str, np.ndarray]:
@@ -79,13 +92,18 @@ def write_segment(folder: str, seg: Segment) -> dict:
     return {part: save_array(os.path.join(folder, f"{seg.name}.{part}.npy"), arr) for part, arr in _parts(seg).items()}
 
 
+def write_graph(folder: str, seg: Segment) -> dict | None:
+    return None if seg.graph is None else save_graph(folder, seg.name, seg.graph)
+
+
 def write_deleted(folder: str, seg: Segment, generation: int) -> dict | None:
     if seg.deleted is None:
         return None
     return save_array(os.path.join(folder, f"{seg.name}.deleted-{generation:08d}.npy"), seg.deleted)
 
 
-def open_segment(folder: str, entry: dict, token_dtype: str, id_kind: str, *, mmap: bool, verify: bool) -> Segment:
+def open_segment(folder: str, entry: dict, token_dtype: str, id_kind: str, graph: GraphConfig | None, *,
+                 mmap: bool, verify: bool) -> Segment:
     files = entry["files"]
     need = {"tokens", "offsets", "fde"} | ({"ids"} if id_kind == "int" else {"id_bytes", "id_offsets"})
     if token_dtype == "int8":
@@ -110,4 +128,10 @@ def open_segment(folder: str, entry: dict, token_dtype: str, id_kind: str, *, mm
         deleted = load_array(folder, entry["deleted"], mmap=False, verify=True)
         if deleted.dtype != np.bool_ or deleted.shape != (n,):
             raise IndexFormatError(f"segment {entry['name']}: deletion mask has shape {deleted.shape}, expected ({n},)")
-    return Segment(entry["name"], tokens, arr["fde"], arr.get("fde_scales"), ids, deleted, files, entry.get("deleted"))
+    g = None
+    if graph is not None:
+        if not entry.get("graph"):
+            raise IndexFormatError(f"segment {entry['name']}: the index uses the hnsw backend but the manifest names no graph")
+        g = open_graph(folder, entry["graph"], n, arr["fde"].shape[1], graph, verify)
+    return Segment(entry["name"], tokens, arr["fde"], arr.get("fde_scales"), ids, deleted, files, entry.get("deleted"),
+                   g, entry.get("graph"))
