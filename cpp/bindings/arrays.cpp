@@ -36,6 +36,7 @@ bool is_kind(const py::array& a, char kind, py::ssize_t itemsize) {
 // Row stride in bytes of a 2-D array whose inner dimension must be contiguous.
 int64_t row_stride_2d(const py::array& a, const char* name) {
   const py::ssize_t item = a.itemsize();
+  if (a.shape(0) == 0) return 0;  // no rows: numpy may report any strides
   if (a.shape(1) > 1 && a.strides(1) != item)
     value_fail(name, "must have contiguous rows (inner stride " + std::to_string(item) + " bytes), got strides (" +
                          std::to_string(a.strides(0)) + ", " + std::to_string(a.strides(1)) +
@@ -81,6 +82,9 @@ std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool
   if (single) return {float32_matrix(a, name)};
   if (a.ndim() != 3)
     value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
+  if (a.shape(0) == 0 || a.shape(1) == 0) {
+    return std::vector<MatrixView>(static_cast<size_t>(a.shape(0)), MatrixView{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
+  }
   if (a.strides(0) < 0 || a.strides(1) < 0 || a.strides(2) < 0)
     value_fail(name, "has negative strides; pass numpy.ascontiguousarray(" + std::string(name) + ")");
   if (a.shape(2) > 1 && a.strides(2) != 4)
@@ -92,24 +96,53 @@ std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool
   return out;
 }
 
+MatrixView typed_matrix(py::handle obj, DType dtype, const char* name) {
+  py::array a = require_ndarray(obj, name, "a 2-D numpy array");
+  bool ok = false;
+  switch (dtype) {
+    case DType::f32: ok = is_kind(a, 'f', 4); break;
+    case DType::f16: ok = is_kind(a, 'f', 2); break;
+    case DType::bf16:  // ml_dtypes.bfloat16, or uint16 holding bfloat16 bits
+      ok = is_kind(a, 'u', 2) ||
+           (a.itemsize() == 2 && py::str(a.dtype().attr("name")).cast<std::string>() == "bfloat16");
+      break;
+    case DType::i8: ok = is_kind(a, 'i', 1); break;
+  }
+  if (!ok) type_fail(name, std::string("a ") + dtype_name(dtype) + " array", a, "");
+  if (a.ndim() != 2) value_fail(name, "must be 2-D (rows, dim), got shape " + shape_str(a));
+  MatrixView m;
+  m.data = static_cast<const unsigned char*>(a.data());
+  m.rows = a.shape(0);
+  m.cols = a.shape(1);
+  m.row_stride = row_stride_2d(a, name);
+  return m;
+}
+
+const unsigned char* row_scales(py::handle obj, DType dtype, int64_t rows, const char* name, int64_t* stride) {
+  if (dtype != DType::i8) {
+    if (!obj.is_none())
+      value_fail(name, std::string("is only used with int8 values, got scales for ") + dtype_name(dtype));
+    *stride = 0;
+    return nullptr;
+  }
+  if (obj.is_none())
+    type_fail(name, "a float32 array with one scale per row for int8 values", obj,
+              "quantize float32 rows with muvera_nano.quantize_int8");
+  py::array scales = require_ndarray(obj, name, "a 1-D float32 numpy array");
+  if (!is_kind(scales, 'f', 4)) type_fail(name, "a float32 array", scales, "");
+  if (scales.ndim() != 1 || scales.shape(0) != rows)
+    value_fail(name, "must have shape (" + std::to_string(rows) + ",) (one per row), got " + shape_str(scales));
+  if (scales.strides(0) < 0) value_fail(name, "has a negative stride; pass a contiguous copy");
+  *stride = scales.strides(0);
+  return static_cast<const unsigned char*>(scales.data());
+}
+
 RaggedView ragged_view(py::handle tokens_obj, py::handle offsets_obj, py::handle scales_obj, DType dtype,
                        const char* name) {
   const std::string base = name;
   const std::string prefix = base.empty() ? "" : base + ".";
   const std::string tname = prefix + "tokens", oname = prefix + "offsets", sname = prefix + "scales";
-  py::array tokens = require_ndarray(tokens_obj, tname.c_str(), "a 2-D numpy array (tokens, dim)");
-  bool ok = false;
-  switch (dtype) {
-    case DType::f32: ok = is_kind(tokens, 'f', 4); break;
-    case DType::f16: ok = is_kind(tokens, 'f', 2); break;
-    case DType::bf16:  // ml_dtypes.bfloat16, or uint16 holding bfloat16 bits
-      ok = is_kind(tokens, 'u', 2) ||
-           (tokens.itemsize() == 2 && py::str(tokens.dtype().attr("name")).cast<std::string>() == "bfloat16");
-      break;
-    case DType::i8: ok = is_kind(tokens, 'i', 1); break;
-  }
-  if (!ok) type_fail(tname.c_str(), std::string("a ") + dtype_name(dtype) + " array", tokens, "");
-  if (tokens.ndim() != 2) value_fail(tname.c_str(), "must be 2-D (tokens, dim), got shape " + shape_str(tokens));
+  MatrixView tokens = typed_matrix(tokens_obj, dtype, tname.c_str());
 
   py::array offsets = require_ndarray(offsets_obj, oname.c_str(), "a 1-D int64 numpy array");
   if (!is_kind(offsets, 'i', 8))
@@ -119,30 +152,15 @@ RaggedView ragged_view(py::handle tokens_obj, py::handle offsets_obj, py::handle
   if (offsets.strides(0) < 0) value_fail(oname.c_str(), "has a negative stride; pass a contiguous copy");
 
   RaggedView r;
-  r.tokens = static_cast<const unsigned char*>(tokens.data());
-  r.n_tokens = tokens.shape(0);
-  r.dim = tokens.shape(1);
-  r.row_stride = row_stride_2d(tokens, tname.c_str());
+  r.tokens = tokens.data;
+  r.n_tokens = tokens.rows;
+  r.dim = tokens.cols;
+  r.row_stride = tokens.row_stride;
   r.dtype = dtype;
   r.offsets = static_cast<const unsigned char*>(offsets.data());
   r.offset_stride = offsets.strides(0);
   r.count = offsets.shape(0) - 1;
-
-  if (dtype == DType::i8) {
-    if (scales_obj.is_none())
-      type_fail(sname.c_str(), "a float32 array with one scale per token row for int8 tokens", scales_obj,
-                "quantize float32 rows with muvera_nano.quantize_int8");
-    py::array scales = require_ndarray(scales_obj, sname.c_str(), "a 1-D float32 numpy array");
-    if (!is_kind(scales, 'f', 4)) type_fail(sname.c_str(), "a float32 array", scales, "");
-    if (scales.ndim() != 1 || scales.shape(0) != r.n_tokens)
-      value_fail(sname.c_str(), "must have shape (" + std::to_string(r.n_tokens) + ",) (one per token row), got " +
-                                    shape_str(scales));
-    if (scales.strides(0) < 0) value_fail(sname.c_str(), "has a negative stride; pass a contiguous copy");
-    r.scales = static_cast<const unsigned char*>(scales.data());
-    r.scale_stride = scales.strides(0);
-  } else if (!scales_obj.is_none()) {
-    value_fail(sname.c_str(), std::string("is only used with int8 tokens, got scales for ") + dtype_name(dtype));
-  }
+  r.scales = row_scales(scales_obj, dtype, r.n_tokens, sname.c_str(), &r.scale_stride);
   return r;
 }
 

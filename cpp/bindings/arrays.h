@@ -29,6 +29,14 @@ MatrixView float32_matrix(const py::array& a, const char* name);
 // `single` tells which was given.
 std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single);
 
+// A 2-D matrix of the given element type (float32, float16, bfloat16 as ml_dtypes or
+// uint16 bits, int8) with contiguous rows.
+MatrixView typed_matrix(py::handle obj, DType dtype, const char* name);
+
+// For int8: the float32 scale per row (1-D, `rows` entries; *stride set in bytes). For
+// other types scales must be None and nullptr is returned.
+const unsigned char* row_scales(py::handle obj, DType dtype, int64_t rows, const char* name, int64_t* stride);
+
 // Token rows (tokens), offsets (int64, n + 1) and for int8 the per-row scales, for the
 // declared element type. Offsets *values* are checked by validate_ragged, not here.
 RaggedView ragged_view(py::handle tokens, py::handle offsets, py::handle scales, DType dtype, const char* name);

@@ -11,6 +11,7 @@ namespace py = pybind11;
 namespace muvera_nano::bindings {
 void register_system(py::module_& m);
 void register_maxsim(py::module_& m);
+void register_scan(py::module_& m);
 void register_fde(py::module_& m);
 }  // namespace muvera_nano::bindings
 
@@ -23,5 +24,6 @@ PYBIND11_MODULE(_core, m) {
   }
   muvera_nano::bindings::register_system(m);
   muvera_nano::bindings::register_maxsim(m);
+  muvera_nano::bindings::register_scan(m);
   muvera_nano::bindings::register_fde(m);
 }

@@ -20,7 +20,7 @@ template <int QV, int R, bool kScaled>
 inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t lanes, int64_t dim,
                                                       const unsigned char* rows, int64_t stride,
                                                       const unsigned char* scales, int64_t sstride,
-                                                      LaneMax<QV>& st) {
+                                                      const char* pf, int64_t pf_step, LaneMax<QV>& st) {
   __m512 acc[R][QV];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -30,6 +30,8 @@ inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t l
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) rp[r] = rows + r * stride;
   for (int64_t k = 0; k < dim; ++k) {
+    // Spread the next block's prefetches over this block's compute, one per coordinate.
+    _mm_prefetch(pf + k * pf_step, _MM_HINT_T0);
     __m512 qv[QV];
 #pragma GCC unroll 4
     for (int v = 0; v < QV; ++v) qv[v] = _mm512_loadu_ps(qp + k * lanes + 16 * v);
@@ -52,26 +54,33 @@ inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t l
 // How document rows reach the float32 micro-kernel.
 enum class Source { f32, f16, bf16, i8 };
 
+// Widens 16 elements at element index k of a row (masked when m is not full).
+template <Source S, bool kFull>
+inline __attribute__((always_inline)) __m512 widen16(const unsigned char* row, int64_t k, __mmask16 m) {
+  if constexpr (S == Source::f16) {
+    const __m256i h = kFull ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * k))
+                            : _mm256_maskz_loadu_epi16(m, row + 2 * k);
+    return _mm512_cvtph_ps(h);
+  } else if constexpr (S == Source::bf16) {
+    const __m256i h = kFull ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * k))
+                            : _mm256_maskz_loadu_epi16(m, row + 2 * k);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  } else {
+    const __m128i b = kFull ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k)) : _mm_maskz_loadu_epi8(m, row + k);
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+  }
+}
+
+// Widens n rows of a reduced-precision document into dst (n x dim float32).
 template <Source S>
 inline void widen_rows(const unsigned char* src, int64_t stride, int n, int64_t dim, float* dst) {
+  const int64_t full = dim & ~int64_t{15};
+  const __mmask16 tail = static_cast<__mmask16>((1u << (dim - full)) - 1);
   for (int r = 0; r < n; ++r) {
     const unsigned char* row = src + r * stride;
     float* out = dst + r * dim;
-    for (int64_t k = 0; k < dim; k += 16) {
-      const int64_t left = dim - k;
-      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-      if constexpr (S == Source::f16) {
-        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
-        _mm512_mask_storeu_ps(out + k, m, _mm512_cvtph_ps(h));
-      } else if constexpr (S == Source::bf16) {
-        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
-        __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
-        _mm512_mask_storeu_ps(out + k, m, _mm512_castsi512_ps(w));
-      } else {
-        __m128i b = _mm_maskz_loadu_epi8(m, row + k);
-        _mm512_mask_storeu_ps(out + k, m, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)));
-      }
-    }
+    for (int64_t k = 0; k < full; k += 16) _mm512_storeu_ps(out + k, widen16<S, true>(row, k, 0));
+    if (tail) _mm512_mask_storeu_ps(out + full, tail, widen16<S, false>(row, full, tail));
   }
 }
 
@@ -79,14 +88,16 @@ template <Source S, int QV, int R, int N>
 inline __attribute__((always_inline)) void run_rows(const PackedQuery& q, const float* qp, const DocRows& d,
                                                     int64_t t, float* buf, LaneMax<QV>& st) {
   constexpr bool kScaled = S == Source::i8;
+  constexpr int64_t kElemBytes = S == Source::f32 ? 4 : (S == Source::i8 ? 1 : 2);
   const unsigned char* src = d.data + t * d.row_stride;
   const unsigned char* sc = kScaled ? d.scales + t * d.scale_stride : nullptr;
+  const char* pf = reinterpret_cast<const char*>(src + N * d.row_stride);
   if constexpr (S == Source::f32) {
-    rows_block<QV, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, st);
+    rows_block<QV, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, pf, N * kElemBytes, st);
   } else {
     widen_rows<S>(src, d.row_stride, N, q.dim, buf);
     rows_block<QV, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(buf), q.dim * 4, sc,
-                               d.scale_stride, st);
+                               d.scale_stride, pf, N * kElemBytes, st);
   }
 }
 

@@ -15,6 +15,8 @@ using namespace avx512;
 template <int QV, int R>
 inline __attribute__((always_inline)) void rows_block(const uint16_t* qp, int64_t lanes, int64_t dim,
                                                       const unsigned char* rows, int64_t stride, LaneMax<QV>& st) {
+  // The next block's rows, prefetched a little per step (one pair = 4 bytes per row).
+  const char* pf = reinterpret_cast<const char*>(rows + R * stride);
   __m512 acc[R][QV];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -25,6 +27,7 @@ inline __attribute__((always_inline)) void rows_block(const uint16_t* qp, int64_
   for (int r = 0; r < R; ++r) rp[r] = rows + r * stride;
   const int64_t full = dim / 2;
   for (int64_t kp = 0; kp < full; ++kp) {
+    _mm_prefetch(pf + kp * 4 * R, _MM_HINT_T0);
     __m512bh qv[QV];
 #pragma GCC unroll 4
     for (int v = 0; v < QV; ++v) qv[v] = (__m512bh)_mm512_loadu_si512(qp + (kp * lanes + 16 * v) * 2);

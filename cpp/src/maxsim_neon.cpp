@@ -32,13 +32,15 @@ template <int QV, int R, bool kScaled>
 inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t lanes, int64_t dim,
                                                       const unsigned char* rows, int64_t stride,
                                                       const unsigned char* scales, int64_t sstride,
-                                                      LaneMax<QV>& st) {
+                                                      const char* pf, int64_t pf_step, LaneMax<QV>& st) {
   float32x4_t acc[R][QV];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < QV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
   const unsigned char* rp[R];
   for (int r = 0; r < R; ++r) rp[r] = rows + r * stride;
   for (int64_t k = 0; k < dim; ++k) {
+    // Spread the next block's prefetches over this block's compute, one per coordinate.
+    __builtin_prefetch(pf + k * pf_step);
     float32x4_t qv[QV];
     for (int v = 0; v < QV; ++v) qv[v] = vld1q_f32(qp + k * lanes + 4 * v);
     for (int r = 0; r < R; ++r) {
@@ -81,14 +83,16 @@ template <Source S, int N>
 inline __attribute__((always_inline)) void run_rows(const PackedQuery& q, const float* qp, const DocRows& d,
                                                     int64_t t, float* buf, LaneMax<4>& st) {
   constexpr bool kScaled = S == Source::i8;
+  constexpr int64_t kElemBytes = S == Source::f32 ? 4 : (S == Source::i8 ? 1 : 2);
   const unsigned char* src = d.data + t * d.row_stride;
+  const char* pf = reinterpret_cast<const char*>(src + N * d.row_stride);
   const unsigned char* sc = kScaled ? d.scales + t * d.scale_stride : nullptr;
   if constexpr (S == Source::f32) {
-    rows_block<4, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, st);
+    rows_block<4, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, pf, N * kElemBytes, st);
   } else {
     widen_rows<S>(src, d.row_stride, N, q.dim, buf);
     rows_block<4, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(buf), q.dim * 4, sc,
-                              d.scale_stride, st);
+                              d.scale_stride, pf, N * kElemBytes, st);
   }
 }
 

@@ -10,7 +10,7 @@ import contextlib as _contextlib
 
 from . import _core
 from ._core import cpu_info, get_num_threads, isa, set_num_threads, supported_isas
-from .kernels import Ragged, maxsim, pylate_rerank, quantize_int8, rerank
+from .kernels import Ragged, dot_scores, dot_topk, maxsim, pylate_rerank, quantize_int8, rerank
 from .fde import FDEConfig  # noqa: E402  (MUVERA fixed dimensional encodings)
 
 __version__ = "0.1.0"
@@ -19,6 +19,8 @@ __all__ = [
     "FDEConfig",
     "Ragged",
     "cpu_info",
+    "dot_scores",
+    "dot_topk",
     "get_num_threads",
     "isa",
     "maxsim",

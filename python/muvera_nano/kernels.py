@@ -28,25 +28,23 @@ def _bfloat16():
     return ml_dtypes.bfloat16
 
 
-def _dtype_code(tokens: Any, dtype: Any) -> int:
+def _dtype_code(tokens: Any, dtype: Any, name: str = "tokens") -> int:
+    """The core's code for the element type of `tokens` (the argument called `name`)."""
     if not isinstance(tokens, np.ndarray):
-        raise TypeError(
-            f"tokens must be a 2-D numpy array (tokens, dim), got {type(tokens).__name__}; "
-            "use Ragged.from_list to build one from a list of arrays"
-        )
+        raise TypeError(f"{name} must be a 2-D numpy array, got {type(tokens).__name__}")
     if dtype is not None:
-        name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-        if name not in _DTYPE_CODES:
+        declared = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+        if declared not in _DTYPE_CODES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPE_CODES)}, got {dtype!r}")
-        return _DTYPE_CODES[name]
-    name = tokens.dtype.name
-    if name in _DTYPE_CODES:
-        return _DTYPE_CODES[name]
-    if name == "uint16":
-        raise TypeError("uint16 tokens are ambiguous: if they hold bfloat16 bits, pass dtype='bfloat16'")
+        return _DTYPE_CODES[declared]
+    found = tokens.dtype.name
+    if found in _DTYPE_CODES:
+        return _DTYPE_CODES[found]
+    if found == "uint16":
+        raise TypeError(f"uint16 {name} are ambiguous: if they hold bfloat16 bits, pass dtype='bfloat16'")
     raise TypeError(
-        f"tokens must be float32, float16, bfloat16 (ml_dtypes) or int8, got {tokens.dtype}; "
-        "convert with .astype(numpy.float32) or Ragged.astype"
+        f"{name} must be float32, float16, bfloat16 (ml_dtypes) or int8, got {tokens.dtype}; "
+        "convert with .astype(numpy.float32)"
     )
 
 
@@ -224,6 +222,23 @@ def rerank(query: np.ndarray | Ragged, docs: Ragged, *, candidates: np.ndarray |
         return _core.rerank(query._tokens, query._offsets, docs._tokens, docs._offsets, docs._scales, docs._code,
                             candidates, k, threads)
     return _core.rerank(query, None, docs._tokens, docs._offsets, docs._scales, docs._code, candidates, k, threads)
+
+
+def dot_scores(queries: np.ndarray, rows: np.ndarray, *, scales: np.ndarray | None = None,
+               dtype: str | None = None, threads: int | None = None) -> np.ndarray:
+    """Dot products of float32 queries ((dim,) or (n_queries, dim)) with every row of `rows`
+    (n, dim), stored as float32, float16, bfloat16 or int8 with per-row `scales`."""
+    return _core.dot_scores(queries, rows, scales, _dtype_code(rows, dtype, "rows"), threads)
+
+
+def dot_topk(queries: np.ndarray, rows: np.ndarray, k: int, *, scales: np.ndarray | None = None,
+             dtype: str | None = None, exclude: np.ndarray | None = None,
+             threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k rows with the largest dot product per query, as (ids, scores) sorted like
+    :func:`rerank`, scanning every row once (top-k selection fused into the scan). Rows
+    whose entry in the bool mask `exclude` is set are skipped; when fewer than k rows are
+    eligible the remaining ids are -1 and scores NaN."""
+    return _core.dot_topk(queries, rows, scales, _dtype_code(rows, dtype, "rows"), k, exclude, threads)
 
 
 def quantize_int8(rows: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:

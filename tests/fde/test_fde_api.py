@@ -11,7 +11,7 @@ import pytest
 import muvera_nano as mn
 from muvera_nano import _core
 
-from conftest import bits, ragged
+from fde_helpers import bits, ragged
 
 
 def test_presets_and_output_dim():

@@ -11,7 +11,7 @@ import pytest
 
 import muvera_nano as mn
 
-from conftest import ISAS, bits, ragged
+from fde_helpers import ISAS, bits, ragged
 
 LENGTHS = [0, 1, 2, 31, 300, 0, 2]
 

@@ -14,7 +14,7 @@ import pytest
 
 import muvera_nano as mn
 
-from conftest import ragged
+from fde_helpers import ragged
 
 
 def unit(x):

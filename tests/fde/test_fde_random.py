@@ -16,7 +16,7 @@ import pytest
 import muvera_nano as mn
 from muvera_nano import _core
 
-from conftest import bits
+from fde_helpers import bits
 
 
 def mt_raw(seed: int, count: int) -> np.ndarray:

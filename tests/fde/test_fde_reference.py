@@ -10,7 +10,7 @@ import pytest
 
 import muvera_nano as mn
 
-from conftest import bits, load_cases
+from fde_helpers import bits, load_cases
 
 GOOGLE = load_cases("fde_google.json")
 TXTAI = load_cases("fde_txtai.json")
@@ -88,7 +88,7 @@ def test_txtai_rng_reference():
     """The numpy draws txtai's Muvera makes, against the file's rng_reference block."""
     import json
 
-    from conftest import TESTDATA
+    from fde_helpers import TESTDATA
 
     ref = json.loads((TESTDATA / "fde_txtai.json").read_text())["rng_reference"]
     g = mn.FDEConfig.txtai(4, 1, 3, None, 42).random_state()["simhash"]

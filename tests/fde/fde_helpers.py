@@ -1,4 +1,5 @@
-"""Shared helpers for the FDE tests: the reference vectors and a random ragged batch maker."""
+"""Helpers for the FDE tests: the reference vectors and a random ragged batch maker. (The
+`isa` fixture, one run per supported instruction set, comes from tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 import muvera_nano as mn
 
 
@@ -49,9 +48,3 @@ def ragged(rng: np.random.Generator, lengths, dim: int, *, unit: bool = True) ->
 
 
 ISAS = mn.supported_isas()
-
-
-@pytest.fixture(params=ISAS)
-def isa(request):
-    with mn._forced_isa(request.param):
-        yield request.param

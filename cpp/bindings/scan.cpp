@@ -1,0 +1,108 @@
+// Bindings for the dense scan (dot products + top-k over a row matrix).
+#include "muvera_nano/scan.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <vector>
+
+#include "arrays.h"
+
+namespace muvera_nano::bindings {
+namespace {
+
+struct Queries {
+  MatrixView view;
+  bool single = false;
+};
+
+Queries parse_queries(py::handle obj) {
+  py::array a = require_ndarray(obj, "queries", "a float32 numpy array (dim,) or (n_queries, dim)");
+  Queries q;
+  if (a.ndim() == 1) {
+    // One query: view (dim,) as (1, dim).
+    py::array as2d = a.attr("reshape")(1, a.shape(0));
+    q.view = float32_matrix(as2d, "queries");
+    q.single = true;
+  } else {
+    q.view = float32_matrix(a, "queries");
+  }
+  return q;
+}
+
+RowStore parse_rows(py::handle rows_obj, py::handle scales_obj, int dtype) {
+  if (dtype < 0 || dtype > 3) throw py::value_error("unknown row dtype code " + std::to_string(dtype));
+  RowStore s;
+  s.dtype = static_cast<DType>(dtype);
+  MatrixView m = typed_matrix(rows_obj, s.dtype, "rows");
+  s.data = m.data;
+  s.rows = m.rows;
+  s.cols = m.cols;
+  s.row_stride = m.row_stride;
+  s.scales = row_scales(scales_obj, s.dtype, s.rows, "scales", &s.scale_stride);
+  return s;
+}
+
+void check_dims(const Queries& q, const RowStore& rows) {
+  if (q.view.cols != rows.cols)
+    throw py::value_error("queries have dimension " + std::to_string(q.view.cols) + " but rows have dimension " +
+                          std::to_string(rows.cols));
+}
+
+py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle threads) {
+  const int n_threads = threads_arg(threads);
+  Queries q = parse_queries(queries);
+  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  check_dims(q, rows);
+  py::array_t<float> out = q.single ? py::array_t<float>({rows.rows}) : py::array_t<float>({q.view.rows, rows.rows});
+  float* dst = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    scan_scores(q.view, rows, dst, n_threads);
+  }
+  return out;
+}
+
+py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle k_obj,
+               py::handle exclude, py::handle threads) {
+  const int n_threads = threads_arg(threads);
+  Queries q = parse_queries(queries);
+  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  check_dims(q, rows);
+  if (!py::isinstance<py::int_>(k_obj) || py::isinstance<py::bool_>(k_obj))
+    throw py::type_error("k must be an int, got " + describe(k_obj));
+  const int64_t k = k_obj.cast<int64_t>();
+  if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+  std::vector<uint64_t> bitmap;
+  if (!exclude.is_none()) {
+    py::array mask = require_ndarray(exclude, "exclude", "a bool numpy array with one entry per row");
+    if (mask.dtype().kind() != 'b' || mask.ndim() != 1 || mask.shape(0) != rows.rows)
+      throw py::type_error("exclude must be a bool array of shape (" + std::to_string(rows.rows) + ",), got " +
+                           describe(exclude));
+    bitmap.assign(static_cast<size_t>((rows.rows + 63) / 64), 0);
+    const auto* m = static_cast<const unsigned char*>(mask.data());
+    const py::ssize_t stride = mask.strides(0);
+    for (int64_t j = 0; j < rows.rows; ++j)
+      if (m[j * stride]) bitmap[j >> 6] |= uint64_t{1} << (j & 63);
+  }
+  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({k}) : py::array_t<int64_t>({q.view.rows, k});
+  py::array_t<float> top = q.single ? py::array_t<float>({k}) : py::array_t<float>({q.view.rows, k});
+  int64_t* ids_out = ids.mutable_data();
+  float* top_out = top.mutable_data();
+  {
+    py::gil_scoped_release release;
+    scan_topk(q.view, rows, bitmap.empty() ? nullptr : bitmap.data(), k, ids_out, top_out, n_threads);
+  }
+  return py::make_tuple(ids, top);
+}
+
+}  // namespace
+
+void register_scan(py::module_& m) {
+  m.def("dot_scores", &scores, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"),
+        py::arg("threads"));
+  m.def("dot_topk", &topk, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"), py::arg("k"),
+        py::arg("exclude"), py::arg("threads"));
+}
+
+}  // namespace muvera_nano::bindings

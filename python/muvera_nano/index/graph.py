@@ -1,0 +1,120 @@
+"""The approximate candidate backend: an HNSW graph over each segment's FDE rows (usearch),
+searched for candidates whose FDE dot products are then computed exactly from the stored rows.
+For large collections, where scanning every FDE row costs more than the rerank itself.
+Needs the optional dependency usearch (`pip install 'muvera-nano[graph]'`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import uuid
+
+import numpy as np
+
+from .files import IndexFormatError, fsync_dir, sha256_file
+
+BACKENDS = ("exact", "hnsw")
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphConfig:
+    """HNSW settings: links per node, candidate-list sizes while building and searching, and
+    the precision the graph keeps its vectors in ('i8', 'f16' or 'f32')."""
+
+    connectivity: int = 16
+    expansion_add: int = 128
+    expansion_search: int = 128
+    dtype: str = "i8"
+
+    def __post_init__(self):
+        for name in ("connectivity", "expansion_add", "expansion_search"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+                raise ValueError(f"{name} must be an int >= 2, got {v!r}")
+        if self.dtype not in ("i8", "f16", "f32"):
+            raise ValueError(f"dtype must be 'i8', 'f16' or 'f32', got {self.dtype!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GraphConfig":
+        return cls(**d)
+
+
+def _usearch():
+    try:
+        from usearch.index import Index as UIndex
+    except ImportError as e:
+        raise ImportError("the 'hnsw' candidate backend needs usearch: pip install 'muvera-nano[graph]'") from e
+    return UIndex
+
+
+def build_graph(fde_rows: np.ndarray, cfg: GraphConfig, threads: int | None):
+    """A graph over float32 FDE rows, keyed by row index (inner-product metric)."""
+    UIndex = _usearch()
+    g = UIndex(ndim=fde_rows.shape[1], metric="ip", dtype=cfg.dtype, connectivity=cfg.connectivity,
+               expansion_add=cfg.expansion_add, expansion_search=cfg.expansion_search)
+    if len(fde_rows):
+        g.add(np.arange(len(fde_rows), dtype=np.uint64), np.ascontiguousarray(fde_rows, dtype=np.float32),
+              threads=threads or 0)
+    return g
+
+
+def save_graph(folder: str, name: str, graph) -> dict:
+    """Writes the graph atomically (temporary file, fsync, rename); returns its manifest record."""
+    path = os.path.join(folder, f"{name}.hnsw.usearch")
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{name}.hnsw.usearch")
+    try:
+        graph.save(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        digest = sha256_file(tmp)
+        size = os.path.getsize(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    fsync_dir(folder)
+    return {"file": os.path.basename(path), "bytes": size, "sha256": digest}
+
+
+def open_graph(folder: str, record: dict, n: int, ndim: int, cfg: GraphConfig, verify: bool):
+    path = os.path.join(folder, record["file"])
+    if not os.path.isfile(path):
+        raise IndexFormatError(f"{path}: missing (the manifest names it)")
+    if os.path.getsize(path) != record["bytes"]:
+        raise IndexFormatError(f"{path}: {os.path.getsize(path)} bytes on disk, the manifest says {record['bytes']}")
+    if verify and sha256_file(path) != record["sha256"]:
+        raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
+    UIndex = _usearch()
+    try:
+        g = UIndex.restore(path, view=True)
+    except Exception as e:  # usearch raises plain RuntimeError/ValueError on foreign files
+        raise IndexFormatError(f"{path}: not a usearch index ({e})") from None
+    if g is None or g.ndim != ndim or len(g) != n:
+        raise IndexFormatError(f"{path}: holds {None if g is None else len(g)} vectors of dimension "
+                               f"{None if g is None else g.ndim}, expected {n} of {ndim}")
+    g.expansion_search = cfg.expansion_search
+    return g
+
+
+def graph_candidates(graph, query_fdes: np.ndarray, count: int, deleted: np.ndarray | None,
+                     threads: int | None) -> list[np.ndarray]:
+    """Per query, up to `count` live row indices the graph finds closest (unordered)."""
+    n_deleted = 0 if deleted is None else int(deleted.sum())
+    want = min(len(graph), count + n_deleted)
+    matches = graph.search(np.ascontiguousarray(query_fdes, dtype=np.float32), want, threads=threads or 0)
+    if hasattr(matches, "counts"):  # BatchMatches
+        keys, counts = matches.keys, matches.counts
+    else:  # one query gives a plain Matches
+        keys, counts = matches.keys[None], np.array([len(matches.keys)])
+    out = []
+    for i in range(len(query_fdes)):
+        rows = keys[i, : counts[i]].astype(np.int64)
+        if deleted is not None:
+            rows = rows[~deleted[rows]]
+        out.append(rows[:count])
+    return out

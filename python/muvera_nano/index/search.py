@@ -1,0 +1,104 @@
+"""The three search modes over a snapshot of segments, as the model card defines them:
+
+- ``maxsim``: exact MaxSim against every live document;
+- ``muvera``: the FDE dot product only;
+- ``rerank``: the FDE's top ``candidates`` re-scored with exact MaxSim.
+
+Every ranking orders by score descending, equal scores by index order (segment, then row),
+NaN last, across segments exactly as within one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from ..kernels import Ragged, dot_scores, dot_topk, rerank
+from .graph import graph_candidates
+from .segment import Segment
+
+MODES = ("maxsim", "muvera", "rerank")
+
+
+class SearchResult(NamedTuple):
+    ids: list  # the user's ids, best first
+    scores: np.ndarray  # float32, same order
+
+
+class Hits(NamedTuple):
+    """Internal: ranked (segment position, row, score) triples."""
+
+    seg: np.ndarray
+    row: np.ndarray
+    score: np.ndarray
+
+
+def _merge(parts: list[Hits], k: int) -> Hits:
+    if not parts:
+        return Hits(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    seg = np.concatenate([p.seg for p in parts])
+    row = np.concatenate([p.row for p in parts])
+    score = np.concatenate([p.score for p in parts])
+    nan = np.isnan(score)
+    # lexsort: last key is primary -> (NaN last, score descending, segment, row)
+    order = np.lexsort((row, seg, -np.where(nan, 0, score), nan))[:k]
+    return Hits(seg[order], row[order], score[order])
+
+
+def _hits(s: int, rows: np.ndarray, scores: np.ndarray) -> Hits:
+    keep = rows >= 0
+    rows, scores = rows[keep], scores[keep]
+    return Hits(np.full(len(rows), s, np.int64), rows.astype(np.int64), scores.astype(np.float32))
+
+
+def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads) -> list[Hits]:
+    """Per query, the c best live documents by FDE dot product across segments: every row
+    scanned (exact backend), or the rows a segment's HNSW graph proposes, scored exactly."""
+    per_query: list[list[Hits]] = [[] for _ in range(len(query_fdes))]
+    for s, seg in enumerate(segments):
+        if seg.n_live == 0:
+            continue
+        kk = min(c, seg.n_live)
+        if seg.graph is None:
+            ids, scores = dot_topk(query_fdes, seg.fde, kk, scales=seg.fde_scales, exclude=seg.deleted, threads=threads)
+            for i in range(len(query_fdes)):
+                per_query[i].append(_hits(s, ids[i], scores[i]))
+            continue
+        for i, rows in enumerate(graph_candidates(seg.graph, query_fdes, kk, seg.deleted, threads)):
+            rows = np.sort(rows)
+            scales = None if seg.fde_scales is None else np.ascontiguousarray(seg.fde_scales[rows])
+            scores = dot_scores(query_fdes[i], np.ascontiguousarray(seg.fde[rows]), scales=scales, threads=threads)
+            per_query[i].append(_hits(s, rows, scores))
+    return [_merge(p, c) for p in per_query]
+
+
+def exact(segments: Sequence[Segment], query: np.ndarray, k: int, threads) -> Hits:
+    parts = []
+    for s, seg in enumerate(segments):
+        if seg.n_live == 0:
+            continue
+        cand = None if seg.deleted is None else seg.live_rows()
+        ids, scores = rerank(query, seg.tokens, candidates=cand, k=min(k, seg.n_live), threads=threads)
+        parts.append(_hits(s, ids, scores))
+    return _merge(parts, k)
+
+
+def rescore(segments: Sequence[Segment], query: np.ndarray, cand: Hits, k: int, threads) -> Hits:
+    parts = []
+    for s in np.unique(cand.seg).tolist():
+        rows = np.ascontiguousarray(cand.row[cand.seg == s])
+        ids, scores = rerank(query, segments[s].tokens, candidates=rows, k=min(k, len(rows)), threads=threads)
+        parts.append(_hits(s, ids, scores))
+    return _merge(parts, k)
+
+
+def search(segments: Sequence[Segment], queries: Ragged, query_fdes: np.ndarray | None, mode: str, k: int,
+           candidates: int, threads) -> list[Hits]:
+    n = len(queries)
+    if mode == "maxsim":
+        return [exact(segments, queries[i], k, threads) for i in range(n)]
+    if mode == "muvera":
+        return fde_candidates(segments, query_fdes, k, threads)
+    cands = fde_candidates(segments, query_fdes, max(candidates, k), threads)
+    return [rescore(segments, queries[i], cands[i], k, threads) for i in range(n)]

@@ -1,0 +1,209 @@
+// Every MaxSim kernel of every supported ISA against a float64 reference on the values
+// each storage type scores with, on awkward sizes; plus the empty-input rules.
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "harness.h"
+#include "muvera_nano/cpu.h"
+#include "muvera_nano/maxsim.h"
+#include "muvera_nano/quantize.h"
+#include "number_formats.h"
+
+using namespace muvera_nano;
+
+namespace {
+
+struct Store {
+  DType dtype;
+  int64_t dim;
+  std::vector<int64_t> offsets{0};
+  std::vector<float> f32;        // the float32 rows
+  std::vector<unsigned char> raw;  // rows in the storage type
+  std::vector<float> scales;     // int8
+  RaggedView view() const {
+    RaggedView r;
+    r.tokens = raw.data();
+    r.n_tokens = offsets.back();
+    r.dim = dim;
+    r.row_stride = dim * dtype_size(dtype);
+    r.dtype = dtype;
+    r.scales = dtype == DType::i8 ? reinterpret_cast<const unsigned char*>(scales.data()) : nullptr;
+    r.scale_stride = 4;
+    r.offsets = reinterpret_cast<const unsigned char*>(offsets.data());
+    r.count = static_cast<int64_t>(offsets.size()) - 1;
+    return r;
+  }
+  // The value row t, coordinate k is scored with.
+  double value(int64_t t, int64_t k) const {
+    const float x = f32[t * dim + k];
+    switch (dtype) {
+      case DType::f16: { uint16_t h; std::memcpy(&h, &raw[(t * dim + k) * 2], 2); return f16_to_f32(h); }
+      case DType::bf16: return bf16_to_f32(f32_to_bf16(x));
+      case DType::i8: return static_cast<double>(static_cast<int8_t>(raw[t * dim + k])) * scales[t];
+      default: return x;
+    }
+  }
+};
+
+std::vector<float> random_rows(std::mt19937& g, int64_t n, int64_t dim) {
+  std::normal_distribution<float> nd;
+  std::vector<float> v(static_cast<size_t>(n * dim));
+  for (auto& x : v) x = nd(g);
+  return v;
+}
+
+uint16_t to_f16(float x) {  // round to nearest even, normal range only (test data is)
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  uint32_t sign = (b >> 16) & 0x8000u;
+  int32_t e = static_cast<int32_t>((b >> 23) & 0xff) - 127 + 15;
+  uint32_t m = b & 0x7fffffu;
+  if (e <= 0) return static_cast<uint16_t>(sign);  // flush tiny values (exact enough here)
+  uint32_t h = (static_cast<uint32_t>(e) << 10) | (m >> 13);
+  uint32_t rest = m & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+Store make_store(std::mt19937& g, DType dtype, int64_t dim, const std::vector<int64_t>& lengths) {
+  Store s{dtype, dim};
+  for (int64_t n : lengths) s.offsets.push_back(s.offsets.back() + n);
+  const int64_t T = s.offsets.back();
+  s.f32 = random_rows(g, T, dim);
+  s.raw.resize(static_cast<size_t>(T * dim * dtype_size(dtype)) + 1);
+  if (dtype == DType::f32) std::memcpy(s.raw.data(), s.f32.data(), s.f32.size() * 4);
+  if (dtype == DType::f16 || dtype == DType::bf16)
+    for (int64_t i = 0; i < T * dim; ++i) {
+      uint16_t h = dtype == DType::f16 ? to_f16(s.f32[i]) : f32_to_bf16(s.f32[i]);
+      std::memcpy(&s.raw[i * 2], &h, 2);
+    }
+  if (dtype == DType::i8) {
+    s.scales.resize(static_cast<size_t>(T));
+    MatrixView m{reinterpret_cast<const unsigned char*>(s.f32.data()), T, dim, dim * 4};
+    quantize_int8(m, reinterpret_cast<int8_t*>(s.raw.data()), s.scales.data(), 1);
+  }
+  return s;
+}
+
+// Query value as scored against dtype.
+std::vector<double> scored_query(const std::vector<float>& q, int64_t rows, int64_t dim, DType dtype) {
+  std::vector<double> out(q.begin(), q.end());
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = &q[i * dim];
+    if (dtype == DType::bf16)
+      for (int64_t k = 0; k < dim; ++k) out[i * dim + k] = bf16_to_f32(f32_to_bf16(row[k]));
+    if (dtype == DType::i8) {
+      const float s = int8_scale(row, dim);
+      for (int64_t k = 0; k < dim; ++k) out[i * dim + k] = static_cast<double>(int8_quantize(row[k], s)) * s;
+    }
+  }
+  return out;
+}
+
+// float64 MaxSim and a rigorous bound on float32 rounding of the same values.
+void reference(const std::vector<double>& q, int64_t rows, const Store& s, int64_t doc, double* score, double* bound) {
+  const int64_t a = s.offsets[doc], b = s.offsets[doc + 1], dim = s.dim;
+  if (rows == 0) { *score = 0; *bound = 0; return; }
+  if (a == b) { *score = -INFINITY; *bound = 0; return; }
+  const double u = std::ldexp(1.0, -24);
+  double total = 0, err = 0, mags = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    double best = -INFINITY, best_abs = 0;
+    for (int64_t t = a; t < b; ++t) {
+      double dot = 0, absdot = 0;
+      for (int64_t k = 0; k < dim; ++k) {
+        dot += q[i * dim + k] * s.value(t, k);
+        absdot += std::fabs(q[i * dim + k] * s.value(t, k));
+      }
+      best = std::max(best, dot);
+      best_abs = std::max(best_abs, absdot);
+    }
+    total += best;
+    mags += std::fabs(best);
+    err += 1.01 * (dim + 2) * u * best_abs;
+  }
+  *score = total;
+  *bound = err + 1.01 * rows * u * (mags + err);
+}
+
+const DType kTypes[] = {DType::f32, DType::f16, DType::bf16, DType::i8};
+
+}  // namespace
+
+TEST(maxsim_every_isa_matches_float64_reference) {
+  std::mt19937 g(7);
+  const std::vector<int64_t> lengths = {0, 1, 2, 5, 6, 7, 11, 12, 13, 17, 31, 64};
+  for (Isa isa : supported_isas()) {
+    set_active_isa(isa);
+    for (DType dtype : kTypes) {
+      for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
+        Store s = make_store(g, dtype, dim, lengths);
+        RaggedView docs = s.view();
+        for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
+          std::vector<float> q = random_rows(g, rows, dim);
+          MatrixView qv{reinterpret_cast<const unsigned char*>(q.data()), rows, dim, dim * 4};
+          std::vector<float> got(static_cast<size_t>(docs.count));
+          maxsim_all(&qv, 1, docs, got.data(), 2);
+          std::vector<double> qs = scored_query(q, rows, dim, dtype);
+          for (int64_t j = 0; j < docs.count; ++j) {
+            double want, bound;
+            reference(qs, rows, s, j, &want, &bound);
+            const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
+            CHECK_MSG(ok, "%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
+                      dtype_name(dtype), (long long)dim, (long long)rows, (long long)j, got[j], want, bound);
+          }
+        }
+      }
+    }
+  }
+  set_active_isa(supported_isas().front());
+}
+
+TEST(maxsim_is_independent_of_thread_count_and_rejects_bad_candidates) {
+  std::mt19937 g(11);
+  std::vector<int64_t> lengths;
+  for (int i = 0; i < 300; ++i) lengths.push_back(static_cast<int64_t>(g() % 90));
+  for (Isa isa : supported_isas()) {
+    set_active_isa(isa);
+    for (DType dtype : kTypes) {
+      Store s = make_store(g, dtype, 40, lengths);
+      RaggedView docs = s.view();
+      std::vector<float> q = random_rows(g, 45, 40);
+      MatrixView qv{reinterpret_cast<const unsigned char*>(q.data()), 45, 40, 160};
+      std::vector<float> one(300), two(300);
+      maxsim_all(&qv, 1, docs, one.data(), 1);
+      maxsim_all(&qv, 1, docs, two.data(), 3);
+      CHECK(std::memcmp(one.data(), two.data(), one.size() * 4) == 0);
+      std::vector<int64_t> cand = {299, 0, 150};
+      std::vector<float> cs(3);
+      maxsim_candidates(&qv, 1, docs, cand.data(), 3, cs.data(), 2);
+      CHECK(cs[0] == one[299] && cs[1] == one[0] && cs[2] == one[150]);
+      cand[1] = 300;
+      CHECK_THROWS(maxsim_candidates(&qv, 1, docs, cand.data(), 3, cs.data(), 2));
+      cand[1] = 299;
+      CHECK_THROWS(maxsim_candidates(&qv, 1, docs, cand.data(), 3, cs.data(), 2));
+    }
+  }
+  set_active_isa(supported_isas().front());
+}
+
+TEST(validate_ragged_rejects_bad_offsets) {
+  std::vector<float> tokens(10 * 4);
+  std::vector<int64_t> offsets = {0, 4, 10};
+  RaggedView r;
+  r.tokens = reinterpret_cast<const unsigned char*>(tokens.data());
+  r.n_tokens = 10;
+  r.dim = 4;
+  r.row_stride = 16;
+  r.offsets = reinterpret_cast<const unsigned char*>(offsets.data());
+  r.count = 2;
+  validate_ragged(r, "docs");
+  offsets = {1, 4, 10};
+  CHECK_THROWS(validate_ragged(r, "docs"));
+  offsets = {0, 11, 10};
+  CHECK_THROWS(validate_ragged(r, "docs"));
+  offsets = {0, 4, 9};
+  CHECK_THROWS(validate_ragged(r, "docs"));
+}
