@@ -288,15 +288,7 @@ def _single(tokens: Any, name: str) -> Ragged:
         raise ValueError(f"{name} must be a 2-D float32 numpy array (rows, dim), got {got}")
     if tokens.dtype != np.float32:
         raise TypeError(f"{name} must be float32, got {tokens.dtype}; convert with .astype(numpy.float32)")
-    if tokens.shape[0] == 0:
-        tokens = _no_rows(tokens.shape[1])
     return Ragged(tokens, np.array([0, tokens.shape[0]], np.int64))
-
-
-def _no_rows(dim: int) -> np.ndarray:
-    # numpy 2 gives empty arrays strides (0, 0), which the row-stride check refuses; a
-    # zero-row view of a real row keeps proper strides.
-    return np.zeros((1, dim), np.float32)[:0]
 
 
 def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
@@ -316,7 +308,7 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
             return Ragged.from_padded(items, lengths)
         n, rows, d = items.shape
         if n * rows == 0:
-            return Ragged(_no_rows(d), np.zeros(n + 1, np.int64))
+            return Ragged(np.zeros((0, d), np.float32), np.zeros(n + 1, np.int64))
         flat = items.reshape(n * rows, d)  # a view when the array is contiguous
         return Ragged(np.ascontiguousarray(flat), np.arange(n + 1, dtype=np.int64) * rows)
     if isinstance(items, (list, tuple)):
@@ -332,7 +324,7 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
                 raise ValueError(f"{name}[{i}] has dimension {a.shape[1]} but the FDE configuration has {dim}")
         offsets = np.zeros(len(items) + 1, np.int64)
         np.cumsum([a.shape[0] for a in items], out=offsets[1:])
-        tokens = np.concatenate(items, axis=0) if offsets[-1] > 0 else _no_rows(dim)
+        tokens = np.concatenate(items, axis=0) if offsets[-1] > 0 else np.zeros((0, dim), np.float32)
         return Ragged(tokens, offsets)
     raise TypeError(f"{name} must be a muvera_nano.Ragged, a list of 2-D float32 arrays or a 3-D float32 array, "
                     f"got {type(items).__name__}")
