@@ -343,6 +343,9 @@ def main(argv=None):
     print(f"# FDE benchmark — {machine['cpu']}, kernels {machine['isa']}, load {machine['load_1min']:.2f}")
     print(f"float32 matmul ({mat}^3, numpy): {machine['gflops_1t']:.0f} GFLOP/s at 1 thread, "
           f"{machine['gflops_2t']:.0f} at 2")
+    if machine["gflops_2t"] < 1.6 * machine["gflops_1t"]:
+        print("WARNING: the 2-thread matmul did not scale: another process is using a core, so the 2-thread "
+              "figures below are contended; rerun when the machine is idle")
     result = {"machine": machine}
     if not args.no_speed:
         rows, mean_rows = speed(args, machine)
