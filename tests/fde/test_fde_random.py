@@ -118,7 +118,7 @@ def test_log_float_is_correctly_rounded():
 
 # Real libstdc++ <random>, drawing Google's state exactly as fixed_dimensional_encoding.cc does
 # (Eigen fills the column-major SimHash matrix column by column). logf is replaced by a
-# correctly rounded one (glibc's differs by one ulp on ~0.02% of inputs; see README).
+# correctly rounded one, as in the port (glibc's is one ulp off on some inputs; fde_random.h).
 _CXX = r"""
 #include <cmath>
 #include <cstdio>
