@@ -203,6 +203,12 @@ def _pylate_config(folder: Path, root: Path) -> PyLateConfig:
         if value < 3:
             raise CheckpointError(f"{folder}/config_sentence_transformers.json: {key} {value} leaves no room for "
                                   "[CLS], the prefix and [SEP] (need at least 3)")
+    prompt_name = cfg.get("default_prompt_name")
+    prompts = cfg.get("prompts") or {}
+    if prompt_name and isinstance(prompts, dict) and prompts.get(prompt_name):
+        raise CheckpointError(
+            f"{folder}/config_sentence_transformers.json: default_prompt_name {prompt_name!r} makes PyLate prepend "
+            f"{prompts[prompt_name]!r} to every text; checkpoints with a default prompt are not supported")
     lower = st.get("do_lower_case", False)
     if not isinstance(lower, bool):
         raise CheckpointError(f"{root}/sentence_bert_config.json: do_lower_case must be true or false, got {lower!r}")
