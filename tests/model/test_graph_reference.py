@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import Dense
+from fixtures.checkpoints import Dense
 from fixtures.checkpoints import write_checkpoint
 from reference_forward import reference_forward
 
