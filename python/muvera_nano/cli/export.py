@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("source", metavar="SOURCE", help="checkpoint folder, or a hub id such as owner/name")
     p.add_argument("out_dir", metavar="OUT_DIR", help="model folder to write (created if missing)")
     p.add_argument("--quantize", action="store_true",
-                   help="store matrix weights as int8 (dynamic quantization; outputs then differ from PyLate's)")
+                   help="store matrix weights as int8 (dynamic quantization). Lossy: outputs differ from PyLate's "
+                        "(on all-MiniLM-L6-v2, median token cosine to float32 0.987); measure before use")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
 
