@@ -109,8 +109,7 @@ class ColBERT:
         prepared = self._prepare(texts, is_query)
         offsets = np.zeros(len(prepared.ids) + 1, np.int64)
         np.cumsum(prepared.kept, out=offsets[1:])
-        # One spare row: numpy gives a (0, dim) array zero strides, which the kernels' ragged check refuses.
-        out = np.empty((int(offsets[-1]) + 1, self.dim), np.float32)[: int(offsets[-1])]
+        out = np.empty((int(offsets[-1]), self.dim), np.float32)
         for batch in self._batches(prepared):
             self._run_batch(prepared, batch, is_query, out, offsets)
         return Ragged(out, offsets)
