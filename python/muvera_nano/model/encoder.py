@@ -1,0 +1,226 @@
+"""The ColBERT encoder: an exported model folder run with onnxruntime, reproducing PyLate's
+``ColBERT.encode`` token for token (see spec/encoding.md).
+
+Per call: strip (and lower-case if the checkpoint says so) each text; tokenize with special tokens,
+truncated to length - 1; insert the prefix id after [CLS]; sort by length and cut into batches,
+each padded with [MASK] to its longest item (queries with expansion: to exactly query_length,
+attended when attend_to_expansion_tokens); run the graph (which ends with the L2 normalisation);
+keep rows (expanded queries: all; other queries: the attended ones; documents: attended and not
+in the skiplist) and return them in input order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..kernels import Ragged
+from ._files import CheckpointError
+from .onnx_export import ATTENTION_MASK, INPUT_IDS
+from .settings import MODEL_FILE, TOKENIZER_FILE, EncodingSettings
+
+_OPT_LEVELS = ("disable", "basic", "extended", "all")
+
+
+@dataclass
+class _Prepared:
+    """Tokenized texts: ids per text (with the prefix inserted) and the rows each keeps."""
+
+    ids: list[np.ndarray]
+    kept: np.ndarray  # int64 count of kept rows per text
+
+
+class ColBERT:
+    """Encodes queries and documents into L2-normalised token vectors.
+
+    Parameters
+    ----------
+    model_folder
+        A folder written by ``muvera_nano.model.export`` (or ``muvera-nano export``).
+    threads
+        onnxruntime intra-op threads (default: ``muvera_nano.get_num_threads()``). With 1 thread
+        the tokenizer also runs on the calling thread only.
+    batch_size
+        Texts per forward pass. Texts are sorted by length first, so a batch pads to lengths close
+        to its own; outputs do not depend on the batch size or on the other texts in the call.
+    graph_optimization
+        onnxruntime graph optimisation level: "all" (default; fuses LayerNorm, GELU, attention
+        pieces and MatMul+Add, verified by the parity tests), "extended", "basic" or "disable".
+    spin
+        Let onnxruntime's worker threads spin briefly between operators instead of sleeping
+        (default True). With 2 threads this is worth ~1.5x on document batches (measured), at
+        the price of burning a core for a moment after each call; services that share the CPU
+        with latency-sensitive threads may prefer False. Irrelevant with threads=1.
+
+    The object holds no mutable state after construction: one instance may be used from many
+    threads at once (onnxruntime sessions allow concurrent ``run`` calls).
+    """
+
+    def __init__(self, model_folder: str | os.PathLike, threads: int | None = None, batch_size: int = 32, *,
+                 graph_optimization: str = "all", spin: bool = True):
+        if not isinstance(model_folder, (str, os.PathLike)):
+            raise TypeError(f"model_folder must be a folder path, got {type(model_folder).__name__}")
+        folder = Path(model_folder).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"model_folder {str(folder)!r} is not a folder; create one with "
+                                    "`muvera-nano export CHECKPOINT OUT_DIR`")
+        if threads is None:
+            from .. import get_num_threads
+
+            threads = get_num_threads()
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if graph_optimization not in _OPT_LEVELS:
+            raise ValueError(f"graph_optimization must be one of {_OPT_LEVELS}, got {graph_optimization!r}")
+        for name in (MODEL_FILE, TOKENIZER_FILE):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(f"missing file {folder / name}: not a complete model folder "
+                                        "(re-run `muvera-nano export`)")
+        self.settings = EncodingSettings.load(folder)
+        self.folder = folder
+        self.threads = threads
+        self.batch_size = batch_size
+        s = self.settings
+        self._tokenizers = {True: self._tokenizer(folder, s.query_length), False: self._tokenizer(folder, s.document_length)}
+        self._skiplist = np.asarray(s.skiplist_ids, np.int64)
+        self._session = self._session_for(folder / MODEL_FILE, threads, graph_optimization, bool(spin))
+
+    # -- public API --------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return self.settings.dim
+
+    def encode(self, texts: Sequence[str], is_query: bool) -> list[np.ndarray]:
+        """One float32 array (kept tokens, dim) per text, in input order.
+
+        The arrays are consecutive views of one buffer (see :meth:`encode_ragged`)."""
+        ragged = self.encode_ragged(texts, is_query)
+        tokens, offsets = ragged.tokens, ragged.offsets
+        return [tokens[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+    def encode_ragged(self, texts: Sequence[str], is_query: bool) -> Ragged:
+        """The same vectors as :meth:`encode`, as a :class:`muvera_nano.Ragged` (tokens, offsets)."""
+        prepared = self._prepare(texts, is_query)
+        offsets = np.zeros(len(prepared.ids) + 1, np.int64)
+        np.cumsum(prepared.kept, out=offsets[1:])
+        out = np.empty((int(offsets[-1]), self.dim), np.float32)
+        for batch in self._batches(prepared):
+            self._run_batch(prepared, batch, is_query, out, offsets)
+        return Ragged(out, offsets)
+
+    # -- steps (separate so the benchmark can time them) ------------------------------------------
+    def _prepare(self, texts: Sequence[str], is_query: bool) -> _Prepared:
+        texts = _check_texts(texts)
+        if not isinstance(is_query, (bool, np.bool_)):
+            raise TypeError(f"is_query must be True or False, got {type(is_query).__name__}")
+        is_query = bool(is_query)
+        s = self.settings
+        clean = [t.strip() for t in texts]  # str.strip: the whitespace set sentence-transformers uses
+        if s.do_lower_case:
+            clean = [t.lower() for t in clean]
+        tok = self._tokenizers[is_query]
+        if self.threads > 1 and len(clean) > 1:
+            encodings = tok.encode_batch(clean)
+        else:
+            encodings = [tok.encode(t) for t in clean]
+        prefix = s.query_prefix_id if is_query else s.document_prefix_id
+        ids = []
+        for e in encodings:
+            row = np.empty(len(e.ids) + 1, np.int64)
+            row[0] = e.ids[0]
+            row[1] = prefix
+            row[2:] = e.ids[1:]
+            ids.append(row)
+        if is_query and s.do_query_expansion:
+            kept = np.full(len(ids), s.query_length, np.int64)
+        elif is_query:
+            kept = np.fromiter((len(r) for r in ids), np.int64, len(ids))
+        else:
+            kept = np.fromiter((len(r) - np.count_nonzero(np.isin(r, self._skiplist)) for r in ids), np.int64, len(ids))
+        return _Prepared(ids, kept)
+
+    def _batches(self, prepared: _Prepared) -> list[np.ndarray]:
+        lengths = np.fromiter((len(r) for r in prepared.ids), np.int64, len(prepared.ids))
+        order = np.argsort(-lengths, kind="stable")
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def _run_batch(self, prepared: _Prepared, batch: np.ndarray, is_query: bool, out: np.ndarray,
+                   offsets: np.ndarray) -> None:
+        s = self.settings
+        expand = is_query and s.do_query_expansion
+        rows = [prepared.ids[i] for i in batch]
+        width = s.query_length if expand else max(len(r) for r in rows)
+        ids = np.full((len(rows), width), s.mask_id, np.int64)
+        mask = np.ones((len(rows), width), np.int64) if expand and s.attend_to_expansion_tokens else \
+            np.zeros((len(rows), width), np.int64)
+        for j, r in enumerate(rows):
+            ids[j, :len(r)] = r
+            mask[j, :len(r)] = 1
+        vectors = self._session.run(None, {INPUT_IDS: ids, ATTENTION_MASK: mask})[0]
+        for j, (i, r) in enumerate(zip(batch, rows)):
+            dst = out[offsets[i]:offsets[i + 1]]
+            if expand:
+                dst[:] = vectors[j]
+            elif is_query:
+                dst[:] = vectors[j, :len(r)]
+            else:
+                dst[:] = vectors[j, :len(r)][~np.isin(r, self._skiplist)]
+
+    # -- construction helpers ----------------------------------------------------------------
+    @staticmethod
+    def _tokenizer(folder: Path, max_length: int):
+        from tokenizers import Tokenizer
+
+        try:
+            tok = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        except Exception as e:  # tokenizers raises a bare Exception
+            raise CheckpointError(f"{folder / TOKENIZER_FILE} cannot be read: {e}") from None
+        tok.no_padding()
+        # transformers: truncation="longest_first", max_length counts the special tokens.
+        tok.enable_truncation(max_length=max_length - 1, strategy="longest_first", direction="right", stride=0)
+        return tok
+
+    @staticmethod
+    def _session_for(path: Path, threads: int, level: str, spin: bool) -> Any:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        # One operator at a time, each split over `threads`: BERT is a chain, so inter-op
+        # parallelism has nothing to run side by side and would only add a second pool.
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[level]
+        # The arena keeps freed activation buffers for the next call (no malloc/free per batch).
+        # Memory patterns plan buffers for one fixed input shape; ours change every batch, so off.
+        so.enable_cpu_mem_arena = True
+        so.enable_mem_pattern = False
+        # Spinning workers pick up the next operator at once; sleeping ones save CPU (see `spin`).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        so.log_severity_level = 3
+        try:
+            return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise CheckpointError(f"{path} cannot be loaded by onnxruntime: {type(e).__name__}: {e}") from None
+
+
+def _check_texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, got a single str; wrap it as [text]")
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}")
+    return list(texts)
