@@ -84,36 +84,58 @@ inline void widen_rows(const unsigned char* src, int64_t stride, int n, int64_t 
   }
 }
 
-template <Source S, int QV, int R, int N>
+// N rows starting at document row t. f32 rows are read in place; other types from `rows`,
+// the block widened earlier.
+template <Source S, int QV, int N>
 inline __attribute__((always_inline)) void run_rows(const PackedQuery& q, const float* qp, const DocRows& d,
-                                                    int64_t t, float* buf, LaneMax<QV>& st) {
+                                                    int64_t t, const float* rows, LaneMax<QV>& st) {
   constexpr bool kScaled = S == Source::i8;
   constexpr int64_t kElemBytes = S == Source::f32 ? 4 : (S == Source::i8 ? 1 : 2);
   const unsigned char* src = d.data + t * d.row_stride;
   const unsigned char* sc = kScaled ? d.scales + t * d.scale_stride : nullptr;
-  const char* pf = reinterpret_cast<const char*>(src + N * d.row_stride);
-  if constexpr (S == Source::f32) {
+  // Prefetch the rows read next: the next block in place (f32), or the block after it, which
+  // is the next to be widened.
+  const char* pf = reinterpret_cast<const char*>(src + (S == Source::f32 ? N : 2 * N) * d.row_stride);
+  if constexpr (S == Source::f32)
     rows_block<QV, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, pf, N * kElemBytes, st);
-  } else {
-    widen_rows<S>(src, d.row_stride, N, q.dim, buf);
-    rows_block<QV, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(buf), q.dim * 4, sc,
+  else
+    rows_block<QV, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(rows), q.dim * 4, sc,
                                d.scale_stride, pf, N * kElemBytes, st);
-  }
 }
 
 template <Source S, int QV, int R>
-void lane_block(const PackedQuery& q, const float* qp, const DocRows& d, float* buf, LaneMax<QV>& st) {
-  int64_t t = 0;
-  for (; t + R <= d.rows; t += R) run_rows<S, QV, R, R>(q, qp, d, t, buf, st);
-  switch (d.rows - t) {
-#define MN_TAIL(n) \
-  case n:          \
-    if constexpr (n < R) run_rows<S, QV, R, n>(q, qp, d, t, buf, st); \
+inline void run_block(const PackedQuery& q, const float* qp, const DocRows& d, int64_t t, int n, const float* rows,
+                      LaneMax<QV>& st) {
+  switch (n) {
+#define MN_ROWS(k) \
+  case k:          \
+    if constexpr (k <= R) run_rows<S, QV, k>(q, qp, d, t, rows, st); \
     break;
-    MN_TAIL(1) MN_TAIL(2) MN_TAIL(3) MN_TAIL(4) MN_TAIL(5) MN_TAIL(6) MN_TAIL(7) MN_TAIL(8) MN_TAIL(9) MN_TAIL(10)
-    MN_TAIL(11)
-#undef MN_TAIL
+    MN_ROWS(1) MN_ROWS(2) MN_ROWS(3) MN_ROWS(4) MN_ROWS(5) MN_ROWS(6) MN_ROWS(7) MN_ROWS(8) MN_ROWS(9) MN_ROWS(10)
+    MN_ROWS(11) MN_ROWS(12)
+#undef MN_ROWS
     default: break;
+  }
+}
+
+// All document rows against one lane block, R rows at a time. Reduced-precision rows are
+// widened one block ahead into the other half of `buf` (2 x R x dim floats), so the stores
+// have retired before the FMA loop broadcasts from them.
+template <Source S, int QV, int R>
+void lane_block(const PackedQuery& q, const float* qp, const DocRows& d, float* buf, LaneMax<QV>& st) {
+  const int64_t dim = q.dim;
+  float* cur = buf;
+  float* next = buf + R * dim;
+  auto rows_at = [&](int64_t t) { return static_cast<int>(d.rows - t < R ? d.rows - t : R); };
+  if constexpr (S != Source::f32) widen_rows<S>(d.data, d.row_stride, rows_at(0), dim, cur);
+  for (int64_t t = 0; t < d.rows; t += R) {
+    if constexpr (S != Source::f32) {
+      if (t + R < d.rows) widen_rows<S>(d.data + (t + R) * d.row_stride, d.row_stride, rows_at(t + R), dim, next);
+    }
+    run_block<S, QV, R>(q, qp, d, t, rows_at(t), cur, st);
+    float* tmp = cur;
+    cur = next;
+    next = tmp;
   }
 }
 
@@ -124,7 +146,7 @@ template <Source S>
 float score(const PackedQuery& q, const DocRows& d) {
   float out;
   if (trivial_score(q, d, &out)) return out;
-  float* buf = S == Source::f32 ? nullptr : scratch_f32(kRows1 * q.dim);
+  float* buf = S == Source::f32 ? nullptr : scratch_f32(2 * kRows1 * q.dim);
   ScoreSum sum;
   for (int64_t lb = 0; lb < q.rows; lb += 32) {
     const float* qp = q.f32 + lb;
