@@ -14,8 +14,8 @@ from fixtures.models import ModelStore  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory) -> ModelStore:
-    return ModelStore(tmp_path_factory.mktemp("model"))
+def store(models) -> ModelStore:
+    return models
 
 
 @pytest.fixture(scope="session")

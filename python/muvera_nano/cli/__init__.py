@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("export",)
+COMMANDS = ("demo", "export", "index", "search", "evaluate", "info", "bench")
 
 
 class CommandError(Exception):

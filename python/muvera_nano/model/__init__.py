@@ -10,6 +10,7 @@ from ._files import CheckpointError
 from .checkpoint import Checkpoint, DenseLayer, EncoderShape, PyLateConfig, load_checkpoint
 from .encoder import ColBERT
 from .export import ExportSummary, export
+from .resolve import resolve_model
 from .settings import EncodingSettings
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "PyLateConfig",
     "export",
     "load_checkpoint",
+    "resolve_model",
 ]

@@ -1,0 +1,48 @@
+"""`muvera-nano info INDEX_DIR`: what an index holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+EXAMPLES = """examples:
+  muvera-nano info ./my-index
+  muvera-nano info ./my-index --verify      (checksums every file)
+  muvera-nano info ./my-index --json
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("info", help="describe an index folder",
+                              description="Print an index's document count, storage types, FDE settings, encoder and "
+                                          "size on disk.", epilog=EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("index", metavar="INDEX_DIR")
+    p.add_argument("--verify", action="store_true", help="checksum every file against the manifest")
+    p.add_argument("--json", action="store_true", help="print the raw description as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..index import Index
+
+    idx = Index.open(args.index, verify=args.verify)
+    info = idx.info()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    fde = info["fde"]
+    size = sum(info["bytes"].values())
+    enc = info["encoder"] or {}
+    print(f"index       {info['path']}")
+    print(f"documents   {info['documents']} live ({info['deleted']} removed, {info['segments']} segments, "
+          f"{info['tokens']} token vectors)")
+    print(f"tokens      dim {info['dim']}, stored as {info['token_dtype']}")
+    print(f"FDE         {info['fde_dim']} values ({fde['preset']}: R={fde['repetitions']}, k={fde['simhash_bits']}, "
+          f"p={fde['projection_dimension']}, fill={fde['fill_empty']}), stored as {info['fde_dtype']}")
+    print(f"ids         {info['id_kind'] or '-'}")
+    print(f"encoder     {enc.get('model_folder') or '-'}")
+    print(f"disk        {size / 1e6:.1f} MB (" + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(info["bytes"].items())) + ")")
+    if args.verify:
+        print("verified    every file matches its checksum")
+    return 0

@@ -1,0 +1,65 @@
+"""`muvera-nano search INDEX_DIR QUERY`: ranked results as JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import CommandError
+
+EXAMPLES = """examples:
+  muvera-nano search ./my-index "how do I sort a list in place?"
+  muvera-nano search ./my-index --queries questions.txt --mode maxsim --k 5 > results.jsonl
+  muvera-nano search ./my-index --queries queries.jsonl --text-field text --candidates 300
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("search", help="search an index; JSON lines out",
+                              description="Search an index with one query or a file of queries. Prints one JSON "
+                                          "object per query: {query, id (for files with ids), results: [{id, score}], "
+                                          "ms (search time, query encoding excluded)}.",
+                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("index", metavar="INDEX_DIR")
+    p.add_argument("query", metavar="QUERY", nargs="?", help="query text (or use --queries)")
+    p.add_argument("--queries", help="file of queries (.jsonl, .csv, .tsv, other: one per line; - for stdin)")
+    p.add_argument("--format", choices=("auto", "jsonl", "csv", "tsv", "txt"), default="auto")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--id-field", default=None)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=("rerank", "maxsim", "muvera"), default="rerank")
+    p.add_argument("--candidates", type=int, default=100, help="FDE candidates re-scored in rerank mode")
+    p.add_argument("--model", help="model folder (default: the one the index was built with)")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..index import Index
+    from ..model import ColBERT, resolve_model
+    from ._inputs import read_records
+
+    if (args.query is None) == (args.queries is None):
+        raise CommandError("give either a QUERY or --queries FILE")
+    encoder = ColBERT(resolve_model(args.model), threads=args.threads) if args.model else None
+    idx = Index.open(args.index, encoder=encoder)
+    if args.query is not None:
+        items = [(None, args.query)]
+    else:
+        items = list(read_records(args.queries, args.format, text_field=args.text_field, id_field=args.id_field,
+                                  title_field=None))
+    texts = [t for _, t in items]
+    queries = idx.encode_queries(texts)
+    out = sys.stdout
+    for i, (qid, text) in enumerate(items):
+        t = time.perf_counter()
+        res = idx.search(queries[i], k=args.k, mode=args.mode, candidates=args.candidates, threads=args.threads)
+        ms = 1000 * (time.perf_counter() - t)
+        row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
+               "ms": round(ms, 3)}
+        if args.queries is not None:
+            row = {"id": qid, **row}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0

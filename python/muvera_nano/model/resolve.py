@@ -1,0 +1,41 @@
+"""A model given as an exported folder, a PyLate checkpoint folder or a hub id, turned into an
+exported model folder (exporting into a cache the first time)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .settings import MODEL_FILE, SETTINGS_FILE
+
+
+def cache_dir() -> Path:
+    """Where exported models are kept: $MUVERA_NANO_CACHE, else ~/.cache/muvera-nano."""
+    root = os.environ.get("MUVERA_NANO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "muvera-nano")
+    return Path(root) / "models"
+
+
+def is_exported(folder: str | os.PathLike) -> bool:
+    p = Path(folder)
+    return (p / SETTINGS_FILE).is_file() and (p / MODEL_FILE).is_file()
+
+
+def resolve_model(spec: str | os.PathLike, *, progress=None) -> Path:
+    """An exported model folder for `spec`: used as is when it already is one; otherwise the
+    checkpoint (folder or hub id) is exported once into the cache and that folder returned."""
+    if is_exported(spec):
+        return Path(spec).resolve()
+    from .export import export
+
+    text = os.fspath(spec)
+    key = text
+    if os.path.isdir(text):  # a local checkpoint: re-export when its files change
+        key = os.path.abspath(text) + "".join(
+            f"|{name}:{st.st_size}:{st.st_mtime_ns}" for name in sorted(os.listdir(text))
+            if os.path.isfile(os.path.join(text, name)) for st in [os.stat(os.path.join(text, name))])
+    target = cache_dir() / (Path(text).name + "-" + hashlib.sha256(key.encode()).hexdigest()[:12])
+    if is_exported(target):
+        return target
+    export(text, target, progress=progress)
+    return target

@@ -1,0 +1,88 @@
+"""The hnsw candidate backend (usearch) behind the same search interface."""
+
+import json
+
+import numpy as np
+import pytest
+
+import muvera_nano as mn
+from muvera_nano.index import GraphConfig, Index, IndexFormatError
+
+from conftest import random_docs, random_queries
+
+import usearch  # noqa: F401  (a test dependency: a missing usearch must fail, not skip)
+
+
+@pytest.fixture
+def pair(tmp_path, rng, docs, small_fde):
+    exact = Index.create(tmp_path / "exact", dim=32, fde=small_fde, fde_dtype="float32")
+    graph = Index.create(tmp_path / "graph", dim=32, fde=small_fde, fde_dtype="float32", backend="hnsw",
+                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=256, dtype="f32"))
+    for idx in (exact, graph):
+        idx.add(token_vectors=docs[:80])
+        idx.add(token_vectors=docs[80:])
+    return exact, graph
+
+
+def test_graph_candidates_are_scored_exactly(pair, rng, docs):
+    exact, graph = pair
+    doc_fde = exact.fde.encode_documents(mn.Ragged.from_list(docs))
+    for q in random_queries(rng, 5):
+        res = graph.search(q, k=10, mode="muvera")
+        qf = graph.fde.encode_queries(mn.Ragged.from_list([q]))[0]
+        want = {i: float(doc_fde[i] @ qf) for i in res.ids}
+        np.testing.assert_allclose(res.scores, [want[i] for i in res.ids], rtol=1e-5, atol=1e-6)
+        assert list(res.scores) == sorted(res.scores, reverse=True)
+
+
+def test_asking_for_every_candidate_finds_every_document(pair, rng, docs):
+    exact, graph = pair
+    for q in random_queries(rng, 4):
+        a = graph.search(q, k=15, mode="rerank", candidates=len(docs))
+        b = exact.search(q, k=15, mode="maxsim")
+        assert a.ids == b.ids
+        np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_recall_against_the_exact_scan_is_reported_not_assumed(pair, rng):
+    exact, graph = pair
+    qs = random_queries(rng, 20)
+    hits = [len(set(g.ids) & set(e.ids)) / 10 for g, e in
+            zip(graph.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera"))]
+    # 120 documents and expansion 256 >= n: the graph search is exhaustive here
+    assert np.mean(hits) == 1.0
+
+
+def test_graph_persists_removes_and_compacts(pair, rng, tmp_path):
+    _, graph = pair
+    q = random_queries(rng, 1)[0]
+    before = graph.search(q, k=10, mode="rerank", candidates=50)
+    reopened = Index.open(tmp_path / "graph", verify=True)
+    again = reopened.search(q, k=10, mode="rerank", candidates=50)
+    assert again.ids == before.ids
+    reopened.remove(before.ids[:3])
+    after = reopened.search(q, k=10, mode="rerank", candidates=50)
+    assert not set(before.ids[:3]) & set(after.ids)
+    reopened.compact()
+    compacted = Index.open(tmp_path / "graph")
+    assert len(compacted._segments) == 1 and compacted._segments[0].graph is not None
+    assert not set(before.ids[:3]) & set(compacted.search(q, k=10, mode="rerank", candidates=50).ids)
+
+
+def test_damaged_graph_file_is_refused(pair, tmp_path):
+    m = json.loads((tmp_path / "graph" / "manifest.json").read_text())
+    f = tmp_path / "graph" / m["segments"][0]["graph"]["file"]
+    f.write_bytes(f.read_bytes()[:-10])
+    with pytest.raises(IndexFormatError, match="bytes on disk"):
+        Index.open(tmp_path / "graph")
+
+
+def test_graph_settings_are_checked(small_fde):
+    with pytest.raises(ValueError, match="connectivity must be an int >= 2"):
+        GraphConfig(connectivity=1)
+    with pytest.raises(ValueError, match="dtype must be 'i8', 'f16' or 'f32'"):
+        GraphConfig(dtype="b1")
+    with pytest.raises(ValueError, match="graph settings only apply to backend='hnsw'"):
+        Index.create(None, dim=32, fde=small_fde, graph=GraphConfig())
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Index.create(None, dim=32, fde=small_fde, backend="ivf")
