@@ -141,7 +141,7 @@ class FDEConfig:
 
         Chosen by measurement (bench/bench_fde.py): recall of the exact-MaxSim top-10 among the
         FDE's top-100 candidates (the index re-ranks 100 by default) on three corpora: "real",
-        1,718 standard-library docstrings and 300 first-line queries encoded by a real BERT
+        1,722 standard-library docstrings and 300 first-line queries encoded by a real BERT
         (all-MiniLM-L6-v2 as a PyLate ColBERT, 384 -> 128; a stand-in for the nano model);
         "clustered", 10,000 synthetic documents of tokens around topic centres; "random", the
         standard workload of i.i.d. unit tokens (10,000 documents, 1,000 queries):
@@ -149,13 +149,13 @@ class FDEConfig:
         =================================  =====  =========  ======  ================
         configuration                      real   clustered  random  random @1000
         =================================  =====  =========  ======  ================
-        (20,5,16) no fill, normalised      0.700  0.952      0.062   0.408
-        (20,5,16) no fill (raw)            0.734  0.940      0.002   0.086
-        (20,5,16) fill, normalised         0.646  0.967      0.063   0.410
-        (20,5,16) fill (Google's default)  0.553  0.919      0.000   0.064
-        (20,4,8) fill, normalised          0.559  0.937      0.051   0.328
-        (40,5,16) fill                     0.654  0.955      0.001   0.078
-        txtai (20,5,16), raw               0.701  0.944      0.002   0.080
+        (20,5,16) no fill, normalised      0.693  0.952      0.062   0.408
+        (20,5,16) no fill (raw)            0.725  0.940      0.002   0.086
+        (20,5,16) fill, normalised         0.635  0.967      0.063   0.410
+        (20,5,16) fill (Google's default)  0.529  0.919      0.000   0.064
+        (20,4,8) fill, normalised          0.536  0.937      0.051   0.328
+        (40,5,16) fill                     0.637  0.955      0.001   0.078
+        txtai (20,5,16), raw               0.686  0.944      0.002   0.080
         =================================  =====  =========  ======  ================
 
         No fill wins on real token vectors (filling an empty partition with a token that is
