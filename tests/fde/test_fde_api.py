@@ -25,7 +25,7 @@ def test_presets_and_output_dim():
     assert mn.FDEConfig.txtai(8, 2, 3, 0).projection_dimension is None
     assert mn.FDEConfig.google(16, 5, 5, None, final_dimension=1000).output_dim == 1000
     rec = mn.FDEConfig.recommended(128)
-    assert rec.output_dim == 10240 and rec.normalize and rec.fill_empty and rec.preset == "google"
+    assert rec.output_dim == 10240 and rec.normalize and not rec.fill_empty and rec.preset == "google"
 
 
 def test_roundtrip_dict_and_hash():
