@@ -14,19 +14,26 @@ import usearch  # noqa: F401  (a test dependency: a missing usearch must fail, n
 
 
 @pytest.fixture
-def pair(tmp_path, rng, docs, small_fde):
+def many(rng):
+    return random_docs(rng, 600, lo=1, hi=12)
+
+
+@pytest.fixture
+def pair(tmp_path, many, small_fde):
+    """The same 600 documents (two segments) behind each backend. Requests below a quarter of
+    a segment go through the graph; larger ones scan exactly."""
     exact = Index.create(tmp_path / "exact", dim=32, fde=small_fde, fde_dtype="float32")
     graph = Index.create(tmp_path / "graph", dim=32, fde=small_fde, fde_dtype="float32", backend="hnsw",
-                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=256, dtype="f32"))
+                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype="f32"))
     for idx in (exact, graph):
-        idx.add(token_vectors=docs[:80])
-        idx.add(token_vectors=docs[80:])
+        idx.add(token_vectors=many[:400])
+        idx.add(token_vectors=many[400:])
     return exact, graph
 
 
-def test_graph_candidates_are_scored_exactly(pair, rng, docs):
+def test_graph_candidates_are_scored_exactly(pair, rng, many):
     exact, graph = pair
-    doc_fde = exact.fde.encode_documents(mn.Ragged.from_list(docs))
+    doc_fde = exact.fde.encode_documents(mn.Ragged.from_list(many))
     for q in random_queries(rng, 5):
         res = graph.search(q, k=10, mode="muvera")
         qf = graph.fde.encode_queries(mn.Ragged.from_list([q]))[0]
@@ -35,38 +42,38 @@ def test_graph_candidates_are_scored_exactly(pair, rng, docs):
         assert list(res.scores) == sorted(res.scores, reverse=True)
 
 
-def test_asking_for_every_candidate_finds_every_document(pair, rng, docs):
+def test_large_requests_scan_exactly(pair, rng, many):
     exact, graph = pair
     for q in random_queries(rng, 4):
-        a = graph.search(q, k=15, mode="rerank", candidates=len(docs))
+        a = graph.search(q, k=15, mode="rerank", candidates=len(many))
         b = exact.search(q, k=15, mode="maxsim")
         assert a.ids == b.ids
         np.testing.assert_array_equal(a.scores, b.scores)
 
 
-def test_recall_against_the_exact_scan_is_reported_not_assumed(pair, rng):
-    exact, graph = pair
-    qs = random_queries(rng, 20)
-    hits = [len(set(g.ids) & set(e.ids)) / 10 for g, e in
-            zip(graph.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera"))]
-    # 120 documents and expansion 256 >= n: the graph search is exhaustive here
-    assert np.mean(hits) == 1.0
+def test_graph_search_is_deterministic_for_a_saved_graph(pair, rng, tmp_path):
+    _, graph = pair
+    qs = random_queries(rng, 10)
+    a = graph.search(qs, k=10, mode="muvera")
+    b = Index.open(tmp_path / "graph").search(qs, k=10, mode="muvera")
+    for x, y in zip(a, b):
+        assert x.ids == y.ids
 
 
 def test_graph_persists_removes_and_compacts(pair, rng, tmp_path):
     _, graph = pair
     q = random_queries(rng, 1)[0]
-    before = graph.search(q, k=10, mode="rerank", candidates=50)
+    before = graph.search(q, k=10, mode="rerank", candidates=20)
     reopened = Index.open(tmp_path / "graph", verify=True)
-    again = reopened.search(q, k=10, mode="rerank", candidates=50)
+    again = reopened.search(q, k=10, mode="rerank", candidates=20)
     assert again.ids == before.ids
     reopened.remove(before.ids[:3])
-    after = reopened.search(q, k=10, mode="rerank", candidates=50)
+    after = reopened.search(q, k=10, mode="rerank", candidates=20)
     assert not set(before.ids[:3]) & set(after.ids)
     reopened.compact()
     compacted = Index.open(tmp_path / "graph")
     assert len(compacted._segments) == 1 and compacted._segments[0].graph is not None
-    assert not set(before.ids[:3]) & set(compacted.search(q, k=10, mode="rerank", candidates=50).ids)
+    assert not set(before.ids[:3]) & set(compacted.search(q, k=10, mode="rerank", candidates=20).ids)
 
 
 def test_damaged_graph_file_is_refused(pair, tmp_path):

@@ -60,7 +60,9 @@ def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, 
         if seg.n_live == 0:
             continue
         kk = min(c, seg.n_live)
-        if seg.graph is None:
+        # A graph only pays when it skips most rows; asking for a quarter or more of a segment
+        # scans it exactly (which also makes small and exhaustive requests exact).
+        if seg.graph is None or 4 * kk >= seg.n_live:
             ids, scores = dot_topk(query_fdes, seg.fde, kk, scales=seg.fde_scales, exclude=seg.deleted, threads=threads)
             for i in range(len(query_fdes)):
                 per_query[i].append(_hits(s, ids[i], scores[i]))
