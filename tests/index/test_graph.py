@@ -1,6 +1,8 @@
 """The hnsw candidate backend (usearch) behind the same search interface."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,6 @@ from muvera_nano.index import GraphConfig, Index, IndexFormatError
 
 from conftest import random_docs, random_queries
 
-import usearch  # noqa: F401  (a test dependency: a missing usearch must fail, not skip)
 
 
 @pytest.fixture
@@ -82,6 +83,15 @@ def test_damaged_graph_file_is_refused(pair, tmp_path):
     f.write_bytes(f.read_bytes()[:-10])
     with pytest.raises(IndexFormatError, match="bytes on disk"):
         Index.open(tmp_path / "graph")
+
+
+def test_usearch_and_onnxruntime_load_together_in_either_order():
+    # usearch's RTLD_GLOBAL NumKong library crashes an onnxruntime imported after it; the index
+    # loads onnxruntime first. A fresh process, since this one may have imported either already.
+    code = ("from muvera_nano.index.graph import _usearch; _usearch(); "
+            "import onnxruntime; from muvera_nano.model import ColBERT; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 def test_graph_settings_are_checked(small_fde):

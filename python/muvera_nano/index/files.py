@@ -4,6 +4,7 @@ file or the complete new one. Arrays are .npy files (self-describing, memory-map
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,14 +26,15 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, write: Callable[[Any], None]) -> None:
-    """Calls write(file object) on a temporary file beside `path`, then publishes it."""
+@contextlib.contextmanager
+def published(path: str):
+    """Yields a temporary path beside `path` to write; on success fsyncs it, renames it to
+    `path` and fsyncs the folder; on failure removes it."""
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -40,6 +42,12 @@ def write_atomic(path: str, write: Callable[[Any], None]) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(folder)
+
+
+def write_atomic(path: str, write: Callable[[Any], None]) -> None:
+    """Calls write(file object) on a temporary file beside `path`, then publishes it."""
+    with published(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 class _HashingWriter:

@@ -6,13 +6,11 @@ Needs the optional dependency usearch (`pip install 'muvera-nano[graph]'`)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
-import uuid
 
 import numpy as np
 
-from .files import IndexFormatError, fsync_dir, sha256_file
+from .files import IndexFormatError, published, sha256_file
 
 BACKENDS = ("exact", "hnsw")
 
@@ -44,6 +42,13 @@ class GraphConfig:
 
 
 def _usearch():
+    # usearch loads its NumKong extension with RTLD_GLOBAL, and onnxruntime imported after it
+    # binds C++ runtime symbols to that library and crashes on import (usearch 2.26, onnxruntime
+    # 1.32). Loading onnxruntime first keeps both working.
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        pass
     try:
         from usearch.index import Index as UIndex
     except ImportError as e:
@@ -65,20 +70,10 @@ def build_graph(fde_rows: np.ndarray, cfg: GraphConfig, threads: int | None):
 def save_graph(folder: str, name: str, graph) -> dict:
     """Writes the graph atomically (temporary file, fsync, rename); returns its manifest record."""
     path = os.path.join(folder, f"{name}.hnsw.usearch")
-    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{name}.hnsw.usearch")
-    try:
+    with published(path) as tmp:
         graph.save(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        digest = sha256_file(tmp)
-        size = os.path.getsize(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    fsync_dir(folder)
-    return {"file": os.path.basename(path), "bytes": size, "sha256": digest}
+        record = {"file": os.path.basename(path), "bytes": os.path.getsize(tmp), "sha256": sha256_file(tmp)}
+    return record
 
 
 def open_graph(folder: str, record: dict, n: int, ndim: int, cfg: GraphConfig, verify: bool):
