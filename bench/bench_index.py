@@ -211,11 +211,17 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
     return out
 
 
-def report(results: dict) -> None:
-    m = results["machine"]
+def report_header(results: dict) -> None:
     print(f"# Index benchmark — {results['threads']} threads, memory bandwidth {results['memory_gbps']:.1f} GB/s "
-          f"(1 GiB copy); machine: {m}")
+          f"(1 GiB copy); machine: {results['machine']}", flush=True)
+
+
+def report(results: dict) -> None:
+    """Prints the sections measured so far that have not been printed yet."""
     for r in results["sizes"]:
+        if r.get("printed"):
+            continue
+        r["printed"] = True
         n = r["documents"]
         print(f"\n## {n:,} documents (random standard corpus), {r['threads']} threads")
         print(f"open: {r['open_ms']:.1f} ms; FDE scan: {r['fde_scan']['gb_per_s']:.1f} GB/s = "
@@ -232,8 +238,9 @@ def report(results: dict) -> None:
                            [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}",
                              f"{r['agreement'][k]:.3f}" if k in r["agreement"] else "1 (exact)"]
                             for k, v in r["search"].items()])
-    if "real" in results:
+    if "real" in results and not results["real"].get("printed"):
         real = results["real"]
+        real["printed"] = True
         print(f"\n## real encoder outputs: {real['documents']:,} standard-library passages, {real['queries']} "
               f"first-line queries ({real['encoder']}), {results['threads']} threads")
         print(f"encoding: {real['encode_docs_per_s']:,.0f} docs/s, one query p50 {real['query_encoding_ms']:.2f} ms "
@@ -243,6 +250,7 @@ def report(results: dict) -> None:
                              f"{real['mrr'][k]:.3f}"] for k, v in real["search"].items()])
         rec = real.get("recommended")
         print(f"recommended candidates: {rec}" if rec else "no candidate count reached 0.95 agreement")
+    sys.stdout.flush()
 
 
 def main(argv=None) -> None:
@@ -265,14 +273,22 @@ def main(argv=None) -> None:
     try:
         results = {"machine": common.machine(), "threads": a.threads,
                    "memory_gbps": common.copy_bandwidth(3), "sizes": []}
+        report_header(results)
+
+        def step(key, value):
+            if key == "sizes":
+                results["sizes"].append(value)
+            else:
+                results[key] = value
+            report(results)
+            if a.json:  # after every step, so a long run keeps what it measured
+                with open(a.json, "w") as f:
+                    json.dump(results, f, indent=1)
+
         for n in a.sizes:
-            results["sizes"].append(bench_size(n, a, workdir, results["memory_gbps"]))
+            step("sizes", bench_size(n, a, workdir, results["memory_gbps"]))
         if a.real:
-            results["real"] = bench_real(a.real, a, workdir)
-        report(results)
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump(results, f, indent=1)
+            step("real", bench_real(a.real, a, workdir))
     finally:
         if a.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
