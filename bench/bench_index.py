@@ -140,8 +140,7 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: float) -> dict:
     if not args.no_graph:
         gpath = os.path.join(workdir, f"ix-{n_docs}-hnsw")
         g = Index.create(gpath, dim=DIM, fde=fde, token_dtype="float16", fde_dtype="float16", backend="hnsw",
-                         graph=GraphConfig(connectivity=16, expansion_add=128, expansion_search=max(CANDIDATES)),
-                         overwrite=True)
+                         graph=GraphConfig(), overwrite=True)
         build = 0.0
         for chunk in random_chunks(n_docs, seed=0):
             t = time.perf_counter()
@@ -203,6 +202,18 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
         if mode != "maxsim":
             out["agreement"][name] = agreement(idx, queries, truth, mode, c or 100, threads)
         out["mrr"][name] = mrr(mode, c or 100)
+    if not args.no_graph:
+        g = Index.create(os.path.join(workdir, "ix-real-hnsw"), dim=enc.dim, token_dtype="float16", fde_dtype="float16",
+                         backend="hnsw", overwrite=True)
+        g.add(token_vectors=doc_vectors, ids=list(range(len(docs))), threads=threads)
+        for c in (100, 300, 1000):
+            name = f"hnsw/rerank@{c}"
+            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", candidates=c,
+                                                             threads=threads), len(query_texts))
+            out["agreement"][name] = agreement(g, queries, truth, "rerank", c, threads)
+            res = g.search(queries, k=10, mode="rerank", candidates=c, threads=threads)
+            out["mrr"][name] = float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0
+                                              for r, rel in zip(res, relevant)]))
     for c in REAL_CANDIDATES:
         if out["agreement"][f"rerank@{c}"] >= 0.95:
             out["recommended"] = {"candidates": c, "agreement": out["agreement"][f"rerank@{c}"],

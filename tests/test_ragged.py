@@ -53,3 +53,23 @@ def test_astype_round_trips(rng):
     assert i8.tokens.dtype == np.int8 and i8.scales.shape == (5,)
     assert np.abs(i8.to_float32() - r.tokens).max() <= i8.scales.max() / 2 * (1 + 1e-6)
     assert r.astype("float32") is r
+
+
+def test_conversions_equal_numpy_and_ml_dtypes_bit_for_bit(isa, rng):
+    """float16 / bfloat16 conversion (C++, F16C where present) against numpy's and ml_dtypes'
+    rounding, including subnormals, overflow, infinities, NaN and exact ties."""
+    x = rng.standard_normal((300, 37)).astype(np.float32) * np.float32(10.0) ** rng.integers(-9, 6, (300, 1)).astype(np.float32)
+    edge = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.99, 65520, 1e-8, 6e-8, 2.9802322e-08,
+                     5.9604645e-08, 1.0 + 2**-11, 1.0 + 3 * 2**-11, 3.4e38, -1e-45, 1.0 + 2**-8, 1.0 + 3 * 2**-8],
+                    np.float32)
+    x[0, : len(edge)] = edge
+    ragged = mn.Ragged(x, np.array([0, 100, 300], np.int64))
+    with np.errstate(over="ignore"):
+        want16 = x.astype(np.float16).view(np.uint16)
+        want_bf = x.astype(ml_dtypes.bfloat16).view(np.uint16)
+    got16 = ragged.astype("float16").tokens
+    np.testing.assert_array_equal(got16.view(np.uint16), want16)
+    got_bf = ragged.astype("bfloat16").tokens
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(got_bf.view(np.uint16)[~nan], want_bf[~nan])
+    assert np.isnan(got_bf.astype(np.float32)[nan]).all()

@@ -135,6 +135,20 @@ py::tuple quantize(py::handle rows_obj, py::handle threads) {
   return py::make_tuple(q, scales);
 }
 
+py::array convert(py::handle rows_obj, int to, py::handle threads) {
+  const int n_threads = threads_arg(threads);
+  MatrixView m = float32_matrix(require_ndarray(rows_obj, "rows", "a 2-D float32 numpy array"), "rows");
+  const DType t = dtype_arg(to);
+  if (t != DType::f16 && t != DType::bf16) throw py::value_error("rows convert to float16 or bfloat16 only");
+  py::array_t<uint16_t> out({m.rows, m.cols});
+  uint16_t* dst = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    convert_rows(m, t, dst, n_threads);
+  }
+  return out;
+}
+
 }  // namespace
 
 void register_maxsim(py::module_& m) {
@@ -145,6 +159,7 @@ void register_maxsim(py::module_& m) {
   m.def("rerank", &rerank, py::arg("queries"), py::arg("query_offsets"), py::arg("tokens"), py::arg("offsets"),
         py::arg("scales"), py::arg("dtype"), py::arg("candidates"), py::arg("k"), py::arg("threads"));
   m.def("quantize_int8", &quantize, py::arg("rows"), py::arg("threads"));
+  m.def("convert_rows", &convert, py::arg("rows"), py::arg("to"), py::arg("threads"));
 }
 
 }  // namespace muvera_nano::bindings

@@ -119,9 +119,9 @@ class Ragged:
         if dtype == "float32":
             return Ragged(rows, self._offsets)
         if dtype == "float16":
-            return Ragged(rows.astype(np.float16), self._offsets)
+            return Ragged(_core.convert_rows(rows, 1, threads).view(np.float16), self._offsets)
         if dtype == "bfloat16":
-            return Ragged(rows.astype(_bfloat16()), self._offsets)
+            return Ragged(_core.convert_rows(rows, 2, threads).view(_bfloat16()), self._offsets)
         q, scales = quantize_int8(rows, threads=threads)
         return Ragged(q, self._offsets, scales)
 

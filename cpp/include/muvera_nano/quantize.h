@@ -11,4 +11,9 @@ namespace muvera_nano {
 // The same rule quantizes queries scored against int8 documents.
 void quantize_int8(const MatrixView& src, int8_t* out, float* scales, int threads);
 
+// float32 rows to IEEE half (round to nearest even; overflow to inf; subnormals kept) or to
+// bfloat16 (round to nearest even, NaN stays NaN): `out` holds rows x cols uint16, row-major.
+// The same bits as numpy's astype(float16) and ml_dtypes' astype(bfloat16).
+void convert_rows(const MatrixView& src, DType to, uint16_t* out, int threads);
+
 }  // namespace muvera_nano

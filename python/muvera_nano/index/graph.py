@@ -17,13 +17,15 @@ BACKENDS = ("exact", "hnsw")
 
 @dataclasses.dataclass(frozen=True)
 class GraphConfig:
-    """HNSW settings: links per node, candidate-list sizes while building and searching, and
-    the precision the graph keeps its vectors in ('i8', 'f16' or 'f32')."""
+    """HNSW settings: links per node, candidate-list sizes while building and searching (a
+    search explores at least as many as it is asked for), and the precision the graph keeps its
+    vectors in ('f16', 'f32', or 'i8', which suits only vectors with entries near ±1: usearch
+    quantizes with a fixed scale, and normalised FDE entries are ~0.01)."""
 
     connectivity: int = 16
     expansion_add: int = 128
     expansion_search: int = 128
-    dtype: str = "i8"
+    dtype: str = "f16"
 
     def __post_init__(self):
         for name in ("connectivity", "expansion_add", "expansion_search"):
