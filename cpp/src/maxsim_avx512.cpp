@@ -7,6 +7,7 @@
 
 #include <limits>
 
+#include "avx512_widen.h"
 #include "maxsim_avx512_common.h"
 #include "maxsim_kernels.h"
 
@@ -14,6 +15,7 @@ namespace muvera_nano::maxsim_detail {
 namespace {
 
 using namespace avx512;
+using muvera_nano::avx512::widen16;
 
 // R rows starting at `rows` (stride in bytes) against QV lane vectors at qp ([dim][lanes]).
 template <int QV, int R, bool kScaled>
@@ -51,28 +53,8 @@ inline __attribute__((always_inline)) void rows_block(const float* qp, int64_t l
   }
 }
 
-// How document rows reach the float32 micro-kernel.
-enum class Source { f32, f16, bf16, i8 };
-
-// Widens 16 elements at element index k of a row (masked when m is not full).
-template <Source S, bool kFull>
-inline __attribute__((always_inline)) __m512 widen16(const unsigned char* row, int64_t k, __mmask16 m) {
-  if constexpr (S == Source::f16) {
-    const __m256i h = kFull ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * k))
-                            : _mm256_maskz_loadu_epi16(m, row + 2 * k);
-    return _mm512_cvtph_ps(h);
-  } else if constexpr (S == Source::bf16) {
-    const __m256i h = kFull ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * k))
-                            : _mm256_maskz_loadu_epi16(m, row + 2 * k);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  } else {
-    const __m128i b = kFull ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k)) : _mm_maskz_loadu_epi8(m, row + k);
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
-  }
-}
-
 // Widens n rows of a reduced-precision document into dst (n x dim float32).
-template <Source S>
+template <DType S>
 inline void widen_rows(const unsigned char* src, int64_t stride, int n, int64_t dim, float* dst) {
   const int64_t full = dim & ~int64_t{15};
   const __mmask16 tail = static_cast<__mmask16>((1u << (dim - full)) - 1);
@@ -86,24 +68,24 @@ inline void widen_rows(const unsigned char* src, int64_t stride, int n, int64_t 
 
 // N rows starting at document row t. f32 rows are read in place; other types from `rows`,
 // the block widened earlier.
-template <Source S, int QV, int N>
+template <DType S, int QV, int N>
 inline __attribute__((always_inline)) void run_rows(const PackedQuery& q, const float* qp, const DocRows& d,
                                                     int64_t t, const float* rows, LaneMax<QV>& st) {
-  constexpr bool kScaled = S == Source::i8;
-  constexpr int64_t kElemBytes = S == Source::f32 ? 4 : (S == Source::i8 ? 1 : 2);
+  constexpr bool kScaled = S == DType::i8;
+  constexpr int64_t kElemBytes = S == DType::f32 ? 4 : (S == DType::i8 ? 1 : 2);
   const unsigned char* src = d.data + t * d.row_stride;
   const unsigned char* sc = kScaled ? d.scales + t * d.scale_stride : nullptr;
   // Prefetch the rows read next: the next block in place (f32), or the block after it, which
   // is the next to be widened.
-  const char* pf = reinterpret_cast<const char*>(src + (S == Source::f32 ? N : 2 * N) * d.row_stride);
-  if constexpr (S == Source::f32)
+  const char* pf = reinterpret_cast<const char*>(src + (S == DType::f32 ? N : 2 * N) * d.row_stride);
+  if constexpr (S == DType::f32)
     rows_block<QV, N, false>(qp, q.lanes, q.dim, src, d.row_stride, sc, d.scale_stride, pf, N * kElemBytes, st);
   else
     rows_block<QV, N, kScaled>(qp, q.lanes, q.dim, reinterpret_cast<const unsigned char*>(rows), q.dim * 4, sc,
                                d.scale_stride, pf, N * kElemBytes, st);
 }
 
-template <Source S, int QV, int R>
+template <DType S, int QV, int R>
 inline void run_block(const PackedQuery& q, const float* qp, const DocRows& d, int64_t t, int n, const float* rows,
                       LaneMax<QV>& st) {
   switch (n) {
@@ -121,15 +103,15 @@ inline void run_block(const PackedQuery& q, const float* qp, const DocRows& d, i
 // All document rows against one lane block, R rows at a time. Reduced-precision rows are
 // widened one block ahead into the other half of `buf` (2 x R x dim floats), so the stores
 // have retired before the FMA loop broadcasts from them.
-template <Source S, int QV, int R>
+template <DType S, int QV, int R>
 void lane_block(const PackedQuery& q, const float* qp, const DocRows& d, float* buf, LaneMax<QV>& st) {
   const int64_t dim = q.dim;
   float* cur = buf;
   float* next = buf + R * dim;
   auto rows_at = [&](int64_t t) { return static_cast<int>(d.rows - t < R ? d.rows - t : R); };
-  if constexpr (S != Source::f32) widen_rows<S>(d.data, d.row_stride, rows_at(0), dim, cur);
+  if constexpr (S != DType::f32) widen_rows<S>(d.data, d.row_stride, rows_at(0), dim, cur);
   for (int64_t t = 0; t < d.rows; t += R) {
-    if constexpr (S != Source::f32) {
+    if constexpr (S != DType::f32) {
       if (t + R < d.rows) widen_rows<S>(d.data + (t + R) * d.row_stride, d.row_stride, rows_at(t + R), dim, next);
     }
     run_block<S, QV, R>(q, qp, d, t, rows_at(t), cur, st);
@@ -142,11 +124,11 @@ void lane_block(const PackedQuery& q, const float* qp, const DocRows& d, float* 
 // Blocking: 32 lanes x 6 rows (12 accumulators) or 16 lanes x 12 rows for short tails.
 constexpr int kRows2 = 6, kRows1 = 12;
 
-template <Source S>
+template <DType S>
 float score(const PackedQuery& q, const DocRows& d) {
   float out;
   if (trivial_score(q, d, &out)) return out;
-  float* buf = S == Source::f32 ? nullptr : scratch_f32(2 * kRows1 * q.dim);
+  float* buf = S == DType::f32 ? nullptr : scratch_f32(2 * kRows1 * q.dim);
   ScoreSum sum;
   for (int64_t lb = 0; lb < q.rows; lb += 32) {
     const float* qp = q.f32 + lb;
@@ -169,10 +151,10 @@ float score(const PackedQuery& q, const DocRows& d) {
 
 KernelTable avx512_kernels() {
   KernelTable t;
-  t.f32 = {score<Source::f32>, Layout::f32_lanes};
-  t.f16 = {score<Source::f16>, Layout::f32_lanes};
-  t.bf16 = {score<Source::bf16>, Layout::f32_lanes};
-  t.i8 = {score<Source::i8>, Layout::f32_lanes};
+  t.f32 = {score<DType::f32>, Layout::f32_lanes};
+  t.f16 = {score<DType::f16>, Layout::f32_lanes};
+  t.bf16 = {score<DType::bf16>, Layout::f32_lanes};
+  t.i8 = {score<DType::i8>, Layout::f32_lanes};
   return t;
 }
 
