@@ -9,6 +9,7 @@ import pytest
 
 import muvera_nano as mn
 from muvera_nano.index import GraphConfig, Index, IndexFormatError
+from muvera_nano.index.graph import GRAPH_DTYPES
 
 from conftest import random_docs, random_queries
 
@@ -19,17 +20,21 @@ def many(rng):
     return random_docs(rng, 600, lo=1, hi=12)
 
 
-@pytest.fixture
-def pair(tmp_path, many, small_fde):
-    """The same 600 documents (two segments) behind each backend. Requests below a quarter of
-    a segment go through the graph; larger ones scan exactly."""
-    exact = Index.create(tmp_path / "exact", dim=32, fde=small_fde, fde_dtype="float32")
-    graph = Index.create(tmp_path / "graph", dim=32, fde=small_fde, fde_dtype="float32", backend="hnsw",
-                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype="f32"))
+def build_pair(folder, docs, fde, dtype):
+    """The same documents (two segments) behind each backend, the graph in the given precision.
+    Requests below a quarter of a segment go through the graph; larger ones scan exactly."""
+    exact = Index.create(folder / "exact", dim=32, fde=fde, fde_dtype="float32")
+    graph = Index.create(folder / "graph", dim=32, fde=fde, fde_dtype="float32", backend="hnsw",
+                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype=dtype))
     for idx in (exact, graph):
-        idx.add(token_vectors=many[:400])
-        idx.add(token_vectors=many[400:])
+        idx.add(token_vectors=docs[:400])
+        idx.add(token_vectors=docs[400:])
     return exact, graph
+
+
+@pytest.fixture(params=GRAPH_DTYPES)
+def pair(request, tmp_path, many, small_fde):
+    return build_pair(tmp_path, many, small_fde, request.param)
 
 
 def test_graph_candidates_are_scored_exactly(pair, rng, many):
@@ -41,6 +46,17 @@ def test_graph_candidates_are_scored_exactly(pair, rng, many):
         want = {i: float(doc_fde[i] @ qf) for i in res.ids}
         np.testing.assert_allclose(res.scores, [want[i] for i in res.ids], rtol=1e-5, atol=1e-6)
         assert list(res.scores) == sorted(res.scores, reverse=True)
+
+
+@pytest.mark.parametrize("dtype", [d for d in GRAPH_DTYPES if d != "i8"])
+def test_graph_finds_the_exact_scans_neighbours(dtype, tmp_path, many, small_fde, rng):
+    # On 300-row segments a search list of 64 explores most of the graph, so its top 10 should be
+    # nearly the exact scan's. ('i8' is left out: usearch's fixed scale suits entries near ±1.)
+    exact, graph = build_pair(tmp_path, many, small_fde, dtype)
+    qs = random_queries(rng, 20)
+    overlap = [len(set(a.ids) & set(b.ids)) / 10
+               for a, b in zip(graph.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera"))]
+    assert np.mean(overlap) >= 0.95, overlap
 
 
 def test_large_requests_scan_exactly(pair, rng, many):
@@ -97,7 +113,7 @@ def test_usearch_and_onnxruntime_load_together_in_either_order():
 def test_graph_settings_are_checked(small_fde):
     with pytest.raises(ValueError, match="connectivity must be an int >= 2"):
         GraphConfig(connectivity=1)
-    with pytest.raises(ValueError, match="dtype must be 'i8', 'f16' or 'f32'"):
+    with pytest.raises(ValueError, match="dtype must be one of 'bf16', 'f16', 'f32', 'i8', got 'b1'"):
         GraphConfig(dtype="b1")
     with pytest.raises(ValueError, match="graph settings only apply to backend='hnsw'"):
         Index.create(None, dim=32, fde=small_fde, graph=GraphConfig())
