@@ -30,11 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "model"))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
+
+import common  # noqa: E402
 
 SEED = 0
 
@@ -71,34 +74,6 @@ def flops_per_document(config: dict, dim: int, tokens: int) -> float:
     h, i, p = config["hidden_size"], config["intermediate_size"], config.get("projections", 0)
     per_layer = 2 * 4 * h * h + 2 * 2 * h * i + 2 * 2 * tokens * h
     return tokens * (2 * p * h + config["num_hidden_layers"] * per_layer + 2 * h * dim)
-
-
-def matmul_gflops(threads: int, reps: int) -> float:
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(SEED)
-    a = rng.standard_normal((2048, 2048), dtype=np.float32)
-    b = rng.standard_normal((2048, 2048), dtype=np.float32)
-    with threadpool_limits(limits=threads):
-        a @ b
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            a @ b
-            times.append(time.perf_counter() - t)
-    return 2 * 2048 ** 3 / statistics.median(times) / 1e9
-
-
-# -- timing -----------------------------------------------------------------------------------------
-def timed(fn, reps: int, warmup: int = 1) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def summary(values: list[float]) -> tuple[float, float, float]:
@@ -199,7 +174,7 @@ def main(argv=None) -> int:
         print(f"# checked against float64 reference: max abs diff this encoder {max(ours_err, q_ours_err):.1e}, "
               f"torch {max(torch_err, q_torch_err):.1e}; export took {export_s:.2f} s")
 
-        gflops = {t: matmul_gflops(t, 3 if args.quick else 5) for t in sorted(set(threads) | {1})}
+        gflops = {t: common.matmul_gflops(t, 3 if args.quick else 5) for t in sorted(set(threads) | {1})}
         per_doc = flops_per_document(built.config, enc1.dim, 180)
         results["setup"].update(matmul_gflops=gflops, mflop_per_document=per_doc / 1e6, export_seconds=export_s)
 
@@ -208,10 +183,10 @@ def main(argv=None) -> int:
             torch.set_num_threads(t)
             enc = ColBERT(Path(tmp) / "onnx", threads=t, batch_size=32)
             q8 = ColBERT(Path(tmp) / "int8", threads=t, batch_size=32)
-            ours = summary(timed(lambda: enc.encode(docs, is_query=False), reps))
-            theirs = summary(timed(lambda: pylate_model.encode(docs, is_query=False, batch_size=32,
+            ours = summary(common.timings(lambda: enc.encode(docs, is_query=False), reps))
+            theirs = summary(common.timings(lambda: pylate_model.encode(docs, is_query=False, batch_size=32,
                                                                 show_progress_bar=False), reps))
-            int8 = summary(timed(lambda: q8.encode(docs, is_query=False), reps))
+            int8 = summary(common.timings(lambda: q8.encode(docs, is_query=False), reps))
             # The bound is per-core peak x threads: numpy's own multi-threaded matmul on this shared
             # 2-core machine scales poorly and would make the bound look lower than the hardware's.
             bound = t * gflops[1] * 1e9 / per_doc

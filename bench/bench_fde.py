@@ -29,7 +29,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
@@ -39,25 +38,10 @@ import numpy as np  # noqa: E402
 
 import muvera_nano as mn  # noqa: E402
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - the benchmark environment has it
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits  # noqa: E402
 
-
-class _Limit:
-    def __init__(self, threads: int):
-        self.threads = threads
-        self._ctx = threadpool_limits(limits=threads) if threadpool_limits else None
-
-    def __enter__(self):
-        if self._ctx:
-            self._ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self._ctx:
-            self._ctx.__exit__(*exc)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -196,26 +180,9 @@ def peer_encoders(R, k, p, dim):
 
 # -- measurement ------------------------------------------------------------------------------
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return times
-
-
 def rate(n, times):
     rates = sorted(n / t for t in times)
     return statistics.median(rates), rates[0], rates[-1]
-
-
-def matmul_gflops(threads, size, repeats):
-    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
-    with _Limit(threads):
-        times = timed(lambda: a @ a, repeats)
-    return 2 * size**3 / statistics.median(times) / 1e9
 
 
 def planted_check(name, docs_fn, queries_fn, docs, queries, n_planted):
@@ -266,18 +233,18 @@ def speed(args, machine):
                 # costs page faults and zeroing in the OS: shown separately below).
                 d_out = np.empty((len(docs), cfg.output_dim), np.float32)
                 q_out = np.empty((len(queries), cfg.output_dim), np.float32)
-                with _Limit(threads):
-                    dt = timed(lambda: cfg.encode_documents(docs_r, threads=threads, out=d_out), args.repeats)
-                    qt = timed(lambda: cfg.encode_queries(queries_r, threads=threads, out=q_out), args.repeats)
+                with threadpool_limits(limits=threads):
+                    dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads, out=d_out), args.repeats)
+                    qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads, out=q_out), args.repeats)
                 dr, qr = rate(len(docs), dt), rate(len(queries), qt)
                 rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
                                  doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound,
                                  fill=cfg.fill_empty, planted=planted[name]))
                 del d_out, q_out
                 if name.endswith("google") and threads == 1:
-                    with _Limit(threads):
-                        dt = timed(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)
-                        qt = timed(lambda: cfg.encode_queries(queries_r, threads=threads), args.repeats)
+                    with threadpool_limits(limits=threads):
+                        dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)
+                        qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads), args.repeats)
                     dr, qr = rate(len(docs), dt), rate(len(queries), qt)
                     rows.append(dict(config=f"({R},{k},{p})", impl=name + ", new output array per call",
                                      threads=threads, docs=dr, queries=qr, doc_bound_share=dr[0] / bound,
@@ -285,9 +252,9 @@ def speed(args, machine):
             for name, peer in peers.items():
                 if isinstance(peer, str):
                     continue
-                with _Limit(threads):
-                    dt = timed(lambda: peer[0](peer_docs, None), max(2, args.repeats // 2))
-                    qt = timed(lambda: peer[1](peer_queries, None), max(2, args.repeats // 2))
+                with threadpool_limits(limits=threads):
+                    dt = common.timings(lambda: peer[0](peer_docs, None), max(2, args.repeats // 2))
+                    qt = common.timings(lambda: peer[1](peer_queries, None), max(2, args.repeats // 2))
                 dr, qr = rate(len(peer_docs), dt), rate(len(peer_queries), qt)
                 rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
                                  doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound, fill=True,
@@ -360,7 +327,7 @@ def main(argv=None):
     machine = {
         "cpu": mn.cpu_info().get("brand", platform.processor()), "isa": mn.isa(),
         "load_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "gflops_1t": matmul_gflops(1, mat, 3), "gflops_2t": matmul_gflops(2, mat, 3),
+        "gflops_1t": common.matmul_gflops(1, 3, mat), "gflops_2t": common.matmul_gflops(2, 3, mat),
         "python": sys.version.split()[0], "numpy": np.__version__,
     }
     print(f"# FDE benchmark — {machine['cpu']}, kernels {machine['isa']}, load {machine['load_1min']:.2f}")

@@ -35,8 +35,8 @@ def run_workers(script: str, threads_list: list[int], args: list[str]) -> list[d
     return results
 
 
-def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
-    """Median, min and max wall time (seconds) of fn over `repeats` runs after `warmup` runs."""
+def timings(fn: Callable[[], object], repeats: int, warmup: int = 1) -> list[float]:
+    """Wall times (seconds) of fn over `repeats` runs after `warmup` untimed runs."""
     for _ in range(warmup):
         fn()
     times = []
@@ -44,6 +44,12 @@ def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
+    return times
+
+
+def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
+    """Median, min and max wall time (seconds) of fn over `repeats` runs after `warmup` runs."""
+    times = timings(fn, repeats, warmup)
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": repeats}
 
 
