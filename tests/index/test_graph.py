@@ -101,9 +101,9 @@ def test_damaged_graph_file_is_refused(pair, tmp_path):
         Index.open(tmp_path / "graph")
 
 
-def test_usearch_and_onnxruntime_load_together_in_either_order():
+def test_the_graph_backend_loads_onnxruntime_before_usearch():
     # usearch's RTLD_GLOBAL NumKong library crashes an onnxruntime imported after it; the index
-    # loads onnxruntime first. A fresh process, since this one may have imported either already.
+    # loads onnxruntime first, so the encoder still loads after a graph was opened. A fresh process, since this one may have imported either already.
     code = ("from muvera_nano.index.graph import _usearch; _usearch(); "
             "import onnxruntime; from muvera_nano.model import ColBERT; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
