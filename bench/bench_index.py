@@ -1,7 +1,8 @@
 """Index benchmark: build rate, storage per document, open time, search latency per mode and
 candidate backend, agreement of each mode's top 10 with exact MaxSim, and the FDE scan's speed
 against the measured memory bandwidth. Query encoding is excluded (queries are token vectors)
-and measured separately on real text.
+and measured separately on real text. At sizes within the storage sweep, also the hnsw graph in
+each precision it can keep (build rate, search latency, recall of the exact FDE top 100).
 
 Corpora: the standard random token sets (documents of 50-300 unit rows, dim 128) at each size,
 with queries drawn as 32 noisy tokens of a random document (so every query has a true nearest
@@ -33,6 +34,7 @@ import common  # noqa: E402
 
 import muvera_nano as mn  # noqa: E402
 from muvera_nano.index import GraphConfig, Index  # noqa: E402
+from muvera_nano.index.graph import GRAPH_DTYPES, build_graph, graph_candidates  # noqa: E402
 
 DIM = 128
 STORAGE = ("float32", "float16", "bfloat16", "int8")
@@ -160,11 +162,30 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: float) -> dict:
             out["search"][f"hnsw/{name}"] = latency(
                 lambda i: g.search(queries[i], k=10, mode=mode, candidates=c or 100, threads=threads), args.queries)
             out["agreement"][f"hnsw/{name}"] = agreement(g, queries, truth, mode, c or 100, threads)
+        if n_docs <= args.storage_sweep_max:
+            out["graph_precision"] = graph_precision(idx, q_fde, threads)
         muv_exact = idx.search(queries, k=100, mode="muvera", threads=threads)
         muv_graph = g.search(queries, k=100, mode="muvera", threads=threads)
         out["hnsw_recall_of_exact_fde_top100"] = float(np.mean([len(set(a.ids) & set(b.ids)) / 100
                                                                for a, b in zip(muv_graph, muv_exact)]))
         del g
+    return out
+
+
+def graph_precision(idx: Index, q_fde: np.ndarray, threads: int) -> dict:
+    """Per precision the graph can keep its vectors in: build rate, one query's search for 100
+    candidates (p50/p99), and the recall of the exact FDE top 100, on the same FDE rows."""
+    rows = np.concatenate([s.fde_float32() for s in idx._segments])
+    exact_top, _ = mn.dot_topk(q_fde, rows, 100, threads=threads)
+    out = {}
+    for dtype in GRAPH_DTYPES:
+        t = time.perf_counter()
+        g = build_graph(rows, GraphConfig(dtype=dtype), threads)
+        build_s = time.perf_counter() - t
+        found = [graph_candidates(g, q_fde[i:i + 1], 100, None, threads)[0] for i in range(len(q_fde))]
+        lat = latency(lambda i: graph_candidates(g, q_fde[i:i + 1], 100, None, threads), len(q_fde))
+        recall = np.mean([len(set(f.tolist()) & set(e.tolist())) / 100 for f, e in zip(found, exact_top)])
+        out[dtype] = {"build_docs_per_s": len(rows) / build_s, **lat, "recall_of_exact_fde_top100": float(recall)}
     return out
 
 
@@ -248,6 +269,11 @@ def report(results: dict) -> None:
                            [[s, f"{v['build_docs_per_s']:,.0f}", f"{v['disk_bytes_per_doc']:,.0f}",
                              f"{v.get('token_bytes_per_doc', float('nan')):,.0f}", f"{v.get('fde_bytes_per_doc', float('nan')):,.0f}"]
                             for s, v in r["storage"].items()])
+        if "graph_precision" in r:
+            print()
+            common.print_table(["hnsw vectors", "build docs/s", "search p50 ms", "search p99 ms", "recall of exact FDE top 100"],
+                               [[k, f"{v['build_docs_per_s']:,.0f}", f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}",
+                                 f"{v['recall_of_exact_fde_top100']:.3f}"] for k, v in r["graph_precision"].items()])
         print()
         common.print_table(["backend/mode", "p50 ms", "p99 ms", "top-10 agreement with exact MaxSim"],
                            [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}",
