@@ -64,14 +64,30 @@ def matmul_gflops(threads: int, repeats: int, n: int = 2048) -> float:
     return 2 * n**3 / t["median"] / 1e9
 
 
-def copy_bandwidth(repeats: int, nbytes: int = 1 << 30) -> float:
-    """Memory bandwidth: a 1 GiB copy, bytes read + written per second (GB/s)."""
+def memory_bandwidth(threads: int, repeats: int, nbytes: int = 1 << 30) -> dict:
+    """Memory bandwidth (GB/s) two ways, on 1 GiB: a numpy copy (bytes read + written), and a
+    read-only stream (numpy max-reductions over `threads` slices in as many threads; numpy
+    releases the GIL in them). `read` is the larger of the two, the yardstick for a scan that
+    only reads."""
+    import threading
+
     import numpy as np
 
     a = np.ones(nbytes // 4, np.float32)
     b = np.empty_like(a)
-    t = measure(lambda: np.copyto(b, a), repeats)
-    return 2 * nbytes / t["median"] / 1e9
+    copy = 2 * nbytes / measure(lambda: np.copyto(b, a), repeats)["median"] / 1e9
+    del b
+    parts = np.array_split(a, threads)
+
+    def read_all():
+        workers = [threading.Thread(target=np.max, args=(p,)) for p in parts]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    read = nbytes / measure(read_all, repeats)["median"] / 1e9
+    return {"copy": copy, "read": max(copy, read)}
 
 
 def machine() -> dict:

@@ -41,6 +41,20 @@ def test_dot_scores_match_float64(isa, rng, dtype, dim):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_a_rows_score_does_not_depend_on_its_neighbours(isa, rng, dtype):
+    # Kernels score several rows at once; starting the matrix one to three rows later shifts
+    # every row into another position of its block, and must not change a single bit.
+    rows = rng.standard_normal((37, 161)).astype(np.float32)
+    arr, scales, _ = stored(rows, dtype)
+    for nq in (1, 2, 3, 4):
+        q = rng.standard_normal((nq, 161)).astype(np.float32)
+        full = mn.dot_scores(q, arr, scales=scales)
+        for start in (1, 2, 3):
+            part = mn.dot_scores(q, arr[start:], scales=None if scales is None else scales[start:])
+            np.testing.assert_array_equal(part, full[:, start:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_dot_topk_equals_sorting_every_score(isa, rng, dtype):
     rows = rng.standard_normal((5000, 40)).astype(np.float32)
     rows[100] = rows[7]  # an exact tie: the lower row index ranks first

@@ -1,4 +1,5 @@
-// AVX2 dense-scan dot products: the AVX-512 scheme with 8 lanes; tails use a scalar loop.
+// AVX2 dense-scan dot products: the AVX-512 scheme (several rows at once) with 8 lanes;
+// tails use a scalar loop.
 #include <immintrin.h>
 
 #include "scan_kernels.h"
@@ -37,35 +38,58 @@ inline __attribute__((always_inline)) float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-template <DType T, int NQ>
-void dots_nq(const float* q, const RowStore& rows, int64_t begin, int64_t n, float* out) {
+// RB rows at once, each query chunk loaded once for all of them; a row's arithmetic is the
+// same for any RB, so its score never depends on its neighbours (see scan_avx512.cpp).
+template <DType T, int NQ, int RB>
+inline __attribute__((always_inline)) void dots_rows(const float* q, const RowStore& rows, int64_t begin, int64_t n,
+                                                     int64_t j, float* out) {
   const int64_t cols = rows.cols;
   const int64_t full = cols & ~int64_t{15};
-  for (int64_t j = 0; j < n; ++j) {
-    const unsigned char* row = rows.data + (begin + j) * rows.row_stride;
-    __m256 a0[NQ], a1[NQ];
-    for (int i = 0; i < NQ; ++i) a0[i] = a1[i] = _mm256_setzero_ps();
-    int64_t k = 0;
-    for (; k < full; k += 16) {
-      const __m256 x0 = widen8<T>(row, k), x1 = widen8<T>(row, k + 8);
+  const unsigned char* row[RB];
+  for (int r = 0; r < RB; ++r) row[r] = rows.data + (begin + j + r) * rows.row_stride;
+  __m256 a0[RB][NQ], a1[RB][NQ];
+  for (int r = 0; r < RB; ++r)
+    for (int i = 0; i < NQ; ++i) a0[r][i] = a1[r][i] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k < full; k += 16) {
+    __m256 q0[NQ], q1[NQ];
+    for (int i = 0; i < NQ; ++i) {
+      q0[i] = _mm256_loadu_ps(q + i * cols + k);
+      q1[i] = _mm256_loadu_ps(q + i * cols + k + 8);
+    }
+    for (int r = 0; r < RB; ++r) {
+      const __m256 x0 = widen8<T>(row[r], k), x1 = widen8<T>(row[r], k + 8);
       for (int i = 0; i < NQ; ++i) {
-        a0[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * cols + k), x0, a0[i]);
-        a1[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * cols + k + 8), x1, a1[i]);
+        a0[r][i] = _mm256_fmadd_ps(q0[i], x0, a0[r][i]);
+        a1[r][i] = _mm256_fmadd_ps(q1[i], x1, a1[r][i]);
       }
     }
-    for (; k + 8 <= cols; k += 8) {
-      const __m256 x = widen8<T>(row, k);
-      for (int i = 0; i < NQ; ++i) a0[i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * cols + k), x, a0[i]);
-    }
-    float dot[NQ];
-    for (int i = 0; i < NQ; ++i) dot[i] = hsum(_mm256_add_ps(a0[i], a1[i]));
-    for (; k < cols; ++k) {
-      const float x = value<T>(row, k);
-      for (int i = 0; i < NQ; ++i) dot[i] += q[i * cols + k] * x;
-    }
-    const float scale = T == DType::i8 ? load<float>(rows.scales + (begin + j) * rows.scale_stride) : 1.0f;
-    for (int i = 0; i < NQ; ++i) out[i * n + j] = T == DType::i8 ? dot[i] * scale : dot[i];
   }
+  if (k + 8 <= cols) {
+    for (int r = 0; r < RB; ++r) {
+      const __m256 x = widen8<T>(row[r], k);
+      for (int i = 0; i < NQ; ++i) a0[r][i] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i * cols + k), x, a0[r][i]);
+    }
+    k += 8;
+  }
+  for (int r = 0; r < RB; ++r) {
+    float dot[NQ];
+    for (int i = 0; i < NQ; ++i) dot[i] = hsum(_mm256_add_ps(a0[r][i], a1[r][i]));
+    for (int64_t t = k; t < cols; ++t) {
+      const float x = value<T>(row[r], t);
+      for (int i = 0; i < NQ; ++i) dot[i] += q[i * cols + t] * x;
+    }
+    const float scale = T == DType::i8 ? load<float>(rows.scales + (begin + j + r) * rows.scale_stride) : 1.0f;
+    for (int i = 0; i < NQ; ++i) out[i * n + j + r] = T == DType::i8 ? dot[i] * scale : dot[i];
+  }
+}
+
+template <DType T, int NQ>
+void dots_nq(const float* q, const RowStore& rows, int64_t begin, int64_t n, float* out) {
+  constexpr int RB = NQ == 1 ? 4 : (NQ == 2 ? 2 : 1);  // at most 8 accumulators of 16 registers
+  int64_t j = 0;
+  for (; j + RB <= n; j += RB) dots_rows<T, NQ, RB>(q, rows, begin, n, j, out);
+  for (; j < n; ++j) dots_rows<T, NQ, 1>(q, rows, begin, n, j, out);
 }
 
 template <DType T>
