@@ -57,17 +57,19 @@ def _run(docs: int, threads: int, repeats: int, out) -> list[dict]:
     qf = cfg.encode_queries(Ragged.from_list([q]))[0]
     k = min(100, docs)
     dtypes = ("float32", "float16", "bfloat16", "int8")
-    stores = {dtype: store.astype(dtype) for dtype in dtypes}
-    fde_rows = {dtype: fdes.astype(dtype) for dtype in ("float32", "float16")}
 
     # This package's kernels first: after a numpy call, BLAS worker threads keep spinning for a
     # while and would take the cores from whatever is timed next.
     t = {}
     for dtype in dtypes:
-        t[dtype] = _median(lambda: maxsim(q, stores[dtype], threads=threads), repeats)
+        stored = store.astype(dtype)  # one copy at a time
+        t[dtype] = _median(lambda: maxsim(q, stored, threads=threads), repeats)
+    del stored
     t["fde docs"] = _median(lambda: cfg.encode_documents(store, threads=threads), repeats)
     t["fde queries"] = _median(lambda: cfg.encode_queries(queries, threads=threads), repeats)
-    for dtype, rows_ in fde_rows.items():
+    scan_dtypes = ("float32", "float16")
+    for dtype in scan_dtypes:
+        rows_ = fdes.astype(dtype)
         t[f"scan {dtype}"] = _median(lambda: dot_topk(qf, rows_, k, threads=threads), repeats)
     docs_list = [store[i] for i in range(docs)]
     t["numpy loop"] = _median(lambda: [(q @ d.T).max(1).sum() for d in docs_list], repeats)
@@ -90,7 +92,7 @@ def _run(docs: int, threads: int, repeats: int, out) -> list[dict]:
     row("FDE documents (20,5,16), recommended config", "docs/s", docs, t["fde docs"])
     row("FDE queries (20,5,16), recommended config", "queries/s", 256, t["fde queries"])
     np_scan = row(f"FDE scan top-{k}, numpy float32 (matvec + argpartition)", "docs/s", docs, t["numpy scan"])
-    for dtype in fde_rows:
+    for dtype in scan_dtypes:
         row(f"FDE scan top-{k}, muvera-nano {dtype}", "docs/s", docs, t[f"scan {dtype}"], np_scan)
 
     out(f"muvera-nano microbenchmarks: {docs} documents (mean {mean_rows:.0f} rows, dim 128), 32-row queries, "
