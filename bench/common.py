@@ -8,8 +8,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from typing import Callable
+
+from muvera_nano.microbench import timings  # noqa: F401  (the one timing loop; bench scripts use common.timings)
 
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS",
               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -33,18 +34,6 @@ def run_workers(script: str, threads_list: list[int], args: list[str]) -> list[d
             raise SystemExit(f"benchmark worker for {t} thread(s) failed")
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return results
-
-
-def timings(fn: Callable[[], object], repeats: int, warmup: int = 1) -> list[float]:
-    """Wall times (seconds) of fn over `repeats` runs after `warmup` untimed runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return times
 
 
 def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:

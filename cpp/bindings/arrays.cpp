@@ -63,9 +63,10 @@ py::array require_ndarray(py::handle obj, const char* name, const char* expected
   return py::reinterpret_borrow<py::array>(obj);
 }
 
-MatrixView float32_matrix(const py::array& a, const char* name) {
-  if (!is_kind(a, 'f', 4))
-    type_fail(name, "a float32 array", a, std::string("convert it with ") + name + ".astype(numpy.float32)");
+namespace {
+
+// A 2-D array of the right element type, viewed in place (rows may be strided, never reversed).
+MatrixView matrix_2d(const py::array& a, const char* name) {
   if (a.ndim() != 2) value_fail(name, "must be 2-D (rows, dim), got shape " + shape_str(a));
   MatrixView m;
   m.data = static_cast<const unsigned char*>(a.data());
@@ -73,6 +74,14 @@ MatrixView float32_matrix(const py::array& a, const char* name) {
   m.cols = a.shape(1);
   m.row_stride = row_stride_2d(a, name);
   return m;
+}
+
+}  // namespace
+
+MatrixView float32_matrix(const py::array& a, const char* name) {
+  if (!is_kind(a, 'f', 4))
+    type_fail(name, "a float32 array", a, std::string("convert it with ") + name + ".astype(numpy.float32)");
+  return matrix_2d(a, name);
 }
 
 std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single) {
@@ -109,13 +118,7 @@ MatrixView typed_matrix(py::handle obj, DType dtype, const char* name) {
     case DType::i8: ok = is_kind(a, 'i', 1); break;
   }
   if (!ok) type_fail(name, std::string("a ") + dtype_name(dtype) + " array", a, "");
-  if (a.ndim() != 2) value_fail(name, "must be 2-D (rows, dim), got shape " + shape_str(a));
-  MatrixView m;
-  m.data = static_cast<const unsigned char*>(a.data());
-  m.rows = a.shape(0);
-  m.cols = a.shape(1);
-  m.row_stride = row_stride_2d(a, name);
-  return m;
+  return matrix_2d(a, name);
 }
 
 const unsigned char* row_scales(py::handle obj, DType dtype, int64_t rows, const char* name, int64_t* stride) {

@@ -15,14 +15,20 @@ from . import get_num_threads, isa
 from .kernels import Ragged, dot_topk, maxsim
 
 
-def _median(fn: Callable[[], object], repeats: int) -> float:
-    fn()
+def timings(fn: Callable[[], object], repeats: int, warmup: int = 1) -> list[float]:
+    """Wall times (seconds) of fn over `repeats` runs after `warmup` untimed runs."""
+    for _ in range(warmup):
+        fn()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return times
+
+
+def _median(fn: Callable[[], object], repeats: int) -> float:
+    return statistics.median(timings(fn, repeats))
 
 
 def _corpus(n_docs: int, dim: int = 128, seed: int = 0):
