@@ -114,7 +114,8 @@ def test_killing_the_writer_mid_write_leaves_the_last_committed_state(built):
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        done = len(proc.stdout.read().split())
+        with proc.stdout:  # closed here, not left to the garbage collector (a ResourceWarning)
+            done = len(proc.stdout.read().split())
         idx = Index.open(built, verify=True)
         added = set(idx.ids()) - base_ids
         batches = {i.rsplit("-", 1)[0] for i in added}
