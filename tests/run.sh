@@ -1,43 +1,54 @@
 #!/usr/bin/env bash
-# Installs muvera-nano with everything its tests need into a fresh virtual environment and
-# runs every test: the C++ kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer,
-# the NEON kernels cross-compiled for AArch64 and run under qemu, then the Python suite.
+# Every test, in stages, each timed; the first stage that fails stops the run and is named:
+#   environment  a fresh virtual environment with everything the tests need (tests/install.sh)
+#   lint         ruff and clang-format (.ci/lint)
+#   sanitizers   the C++ kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   qemu         the NEON kernels cross-built for AArch64 under qemu, and the x86 fallbacks under
+#                qemu's emulation of CPUs without AVX / AVX-512 (.ci/qemu)
+#   pytest       the Python suite (extra arguments go to pytest)
+#   wheel        a manylinux wheel built, repaired, installed without a compiler and smoke-tested
+#                (.ci/wheel)
 # Usage: bash tests/run.sh [extra pytest arguments]
+#   MUVERA_NANO_TEST_VENV   the venv (default .venv-test); MUVERA_NANO_TEST_BUILD the build folder
+#                           for the C++ builds and the wheel (default build/tests)
+#   MUVERA_NANO_APT=1       lets the environment stage apt-get install missing system packages
+#                           (the cross compiler and qemu); without it they are named, not installed
+#   MUVERA_NANO_STAGES      the stages to run (default: all, in the order above); without
+#                           `environment` the venv must exist already
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv="${MUVERA_NANO_TEST_VENV:-$root/.venv-test}"
 build="${MUVERA_NANO_TEST_BUILD:-$root/build/tests}"
+stages="${MUVERA_NANO_STAGES:-environment lint sanitizers qemu pytest wheel}"
+# shellcheck source=../.ci/stages.sh
+. "$root/.ci/stages.sh"
 
-echo "== fresh virtual environment: $venv"
-python3 -m venv --clear "$venv"
+for s in $stages; do
+  case " environment lint sanitizers qemu pytest wheel " in
+    *" $s "*) ;;
+    *) echo "run.sh: unknown stage '$s' in MUVERA_NANO_STAGES" >&2; exit 2 ;;
+  esac
+done
+wants() { case " $stages " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+apt=()
+[ "${MUVERA_NANO_APT:-0}" = 1 ] && apt=(--apt)
+if wants environment; then
+  stage environment bash tests/install.sh --venv "$venv" "${apt[@]}"
+fi
+[ -f "$venv/bin/activate" ] || { echo "run.sh: no venv at $venv (run the environment stage)" >&2; exit 2; }
 # shellcheck disable=SC1091
 . "$venv/bin/activate"
-python -m pip install -q --upgrade pip
-python -m pip install -q cmake ninja
 
-echo "== installing the project and the reference implementations"
-bash tests/install.sh
+run_pytest() {
+  cd "$root/tests"  # import the installed package, not the source tree
+  MUVERA_NANO_REQUIRE_QEMU=1 python -m pytest -q -p no:cacheprovider -m "not qemu" "$@"
+}
 
-echo "== C++ kernel tests under ASan + UBSan"
-cmake -S . -B "$build/sanitize" -G Ninja -DMUVERA_NANO_BUILD_PYTHON=OFF -DMUVERA_NANO_BUILD_TESTS=ON \
-  -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" >/dev/null
-cmake --build "$build/sanitize"
-ctest --test-dir "$build/sanitize" --output-on-failure
-
-echo "== NEON kernels: AArch64 cross build under qemu"
-if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq g++-aarch64-linux-gnu qemu-user-static >/dev/null
-fi
-cmake -S . -B "$build/neon" -G Ninja -DCMAKE_TOOLCHAIN_FILE=tests/cpp/aarch64-linux-gnu.cmake \
-  -DMUVERA_NANO_BUILD_PYTHON=OFF -DMUVERA_NANO_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build/neon"
-ctest --test-dir "$build/neon" --output-on-failure
-
-echo "== Python tests"
-cd "$root/tests"  # import the installed package, not the source tree
-MUVERA_NANO_REQUIRE_QEMU=1 python -m pytest -q -p no:cacheprovider "$@"
+if wants lint; then stage lint bash .ci/lint; fi
+if wants sanitizers; then stage sanitizers bash .ci/sanitizers "$build/sanitize"; fi
+if wants qemu; then stage qemu bash .ci/qemu "$build/neon"; fi
+if wants pytest; then stage pytest run_pytest "$@"; fi
+if wants wheel; then stage wheel bash .ci/wheel "$build/wheel"; fi
+stage_summary
