@@ -26,7 +26,8 @@ REFERENCE = (
 )
 # `smoke`: what every built wheel runs (pyproject.toml [tool.cibuildwheel] test-command and the
 # wheel stage of .ci/run): the kernels on every ISA against float64 numpy, FDE, encoder, index.
-# Needs no torch, no compiler, no qemu and no shared/testdata, and takes about a minute.
+# Needs no torch, no compiler, no qemu and no FDE test vectors (they live outside the repository,
+# in the project's shared/testdata), and takes about a minute.
 SMOKE = (
     "test_ragged.py",
     "test_bindings.py",

@@ -37,13 +37,14 @@ apt=()
 if wants environment; then
   stage environment bash tests/install.sh --venv "$venv" "${apt[@]}"
 fi
+mkdir -p "$build"
 [ -f "$venv/bin/activate" ] || { echo "run.sh: no venv at $venv (run the environment stage)" >&2; exit 2; }
 # shellcheck disable=SC1091
 . "$venv/bin/activate"
 
 run_pytest() {
   cd "$root/tests"  # import the installed package, not the source tree
-  MUVERA_NANO_REQUIRE_QEMU=1 python -m pytest -q -p no:cacheprovider -m "not qemu" "$@"
+  MUVERA_NANO_REQUIRE_QEMU=1 python -m pytest -q -p no:cacheprovider -m "not qemu" "$@" | tee "$build/pytest.log"
 }
 
 if wants lint; then stage lint bash .ci/lint; fi
@@ -52,3 +53,8 @@ if wants qemu; then stage qemu bash .ci/qemu "$build/neon"; fi
 if wants pytest; then stage pytest run_pytest "$@"; fi
 if wants wheel; then stage wheel bash .ci/wheel "$build/wheel"; fi
 stage_summary
+# The pytest stage's count as the last line (a failure has stopped the run before this).
+if wants pytest; then
+  passed=$(grep -Eo '[0-9]+ passed' "$build/pytest.log" | tail -1 | cut -d' ' -f1)
+  echo "pytest: ${passed:-0} passed, 0 failed"
+fi
