@@ -79,8 +79,8 @@ def latency(fn, n: int) -> dict:
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
-def agreement(idx: Index, queries: mn.Ragged, truth: list, mode: str, candidates: int, threads: int) -> float:
-    res = idx.search(queries, k=10, mode=mode, candidates=candidates, threads=threads)
+def agreement(idx: Index, queries: mn.Ragged, truth: list, mode: str, n_candidates: int, threads: int) -> float:
+    res = idx.search(queries, k=10, mode=mode, n_candidates=n_candidates, threads=threads)
     return float(np.mean([len(set(r.ids) & set(t)) / 10 for r, t in zip(res, truth)]))
 
 
@@ -137,7 +137,7 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         name = mode if c is None else f"rerank@{c}"
         if mode == "maxsim" and n_docs > args.maxsim_latency_max:
             continue
-        lat = latency(lambda i: idx.search(queries[i], k=10, mode=mode, candidates=c or 100, threads=threads),
+        lat = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads),
                       min(args.queries, 30 if mode == "maxsim" else args.queries))
         out["search"][f"exact/{name}"] = lat
         if mode != "maxsim":
@@ -160,7 +160,7 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         for mode, c in modes[1:]:
             name = mode if c is None else f"rerank@{c}"
             out["search"][f"hnsw/{name}"] = latency(
-                lambda i: g.search(queries[i], k=10, mode=mode, candidates=c or 100, threads=threads), args.queries)
+                lambda i: g.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads), args.queries)
             out["agreement"][f"hnsw/{name}"] = agreement(g, queries, truth, mode, c or 100, threads)
         if n_docs <= args.storage_sweep_max:
             out["graph_precision"] = graph_precision(idx, q_fde, threads)
@@ -216,13 +216,13 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
            "query_encoding_ms": one["p50_ms"], "search": {}, "agreement": {}, "mrr": {}}
 
     def mrr(mode, c):
-        res = idx.search(queries, k=10, mode=mode, candidates=c, threads=threads)
+        res = idx.search(queries, k=10, mode=mode, n_candidates=c, threads=threads)
         return float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0 for r, rel in zip(res, relevant)]))
 
     plan = [("maxsim", None), ("muvera", None)] + [("rerank", c) for c in REAL_CANDIDATES]
     for mode, c in plan:
         name = mode if c is None else f"rerank@{c}"
-        out["search"][name] = latency(lambda i: idx.search(queries[i], k=10, mode=mode, candidates=c or 100,
+        out["search"][name] = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100,
                                                            threads=threads), len(query_texts))
         if mode != "maxsim":
             out["agreement"][name] = agreement(idx, queries, truth, mode, c or 100, threads)
@@ -233,10 +233,10 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
         g.add(token_vectors=doc_vectors, ids=list(range(len(docs))), threads=threads)
         for c in (100, 300, 1000):
             name = f"hnsw/rerank@{c}"
-            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", candidates=c,
+            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", n_candidates=c,
                                                              threads=threads), len(query_texts))
             out["agreement"][name] = agreement(g, queries, truth, "rerank", c, threads)
-            res = g.search(queries, k=10, mode="rerank", candidates=c, threads=threads)
+            res = g.search(queries, k=10, mode="rerank", n_candidates=c, threads=threads)
             out["mrr"][name] = float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0
                                               for r, rel in zip(res, relevant)]))
     for c in REAL_CANDIDATES:

@@ -33,7 +33,7 @@ def test_rerank_with_every_candidate_equals_maxsim(rng, docs, small_fde):
     idx.add(token_vectors=docs[:50])
     idx.add(token_vectors=docs[50:])
     for q in random_queries(rng, 5):
-        full = idx.search(q, k=20, mode="rerank", candidates=len(docs))
+        full = idx.search(q, k=20, mode="rerank", n_candidates=len(docs))
         exact = idx.search(q, k=20, mode="maxsim")
         assert full.ids == exact.ids
         np.testing.assert_array_equal(full.scores, exact.scores)
@@ -59,8 +59,8 @@ def test_segments_do_not_change_results(rng, docs, small_fde):
         many.add(token_vectors=docs[s:s + 17])
     qs = random_queries(rng, 6)
     for mode in ("maxsim", "muvera", "rerank"):
-        a = one.search(qs, k=12, mode=mode, candidates=30)
-        b = many.search(qs, k=12, mode=mode, candidates=30)
+        a = one.search(qs, k=12, mode=mode, n_candidates=30)
+        b = many.search(qs, k=12, mode=mode, n_candidates=30)
         for x, y in zip(a, b):
             assert x.ids == y.ids
             np.testing.assert_array_equal(x.scores, y.scores)
@@ -115,7 +115,7 @@ def test_remove_and_compact(tmp_path, rng, docs, small_fde):
     with pytest.raises(KeyError, match="not in the index"):
         idx.remove([target])
     for mode in ("maxsim", "muvera", "rerank"):
-        assert target not in idx.search(qs[0], k=len(docs), mode=mode, candidates=200).ids
+        assert target not in idx.search(qs[0], k=len(docs), mode=mode, n_candidates=200).ids
     before = idx.search(qs, k=10, mode="maxsim")
     idx.compact()
     assert len(Index.open(tmp_path / "ix")._segments) == 1

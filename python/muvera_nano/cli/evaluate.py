@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--modes", nargs="+", choices=("maxsim", "rerank", "muvera"), default=["maxsim", "rerank", "muvera"])
     p.add_argument("--k", type=int, default=100, help="results per query (MAP@k uses it)")
-    p.add_argument("--candidates", type=int, default=100)
+    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+                   help="FDE candidates re-scored in rerank mode")
     p.add_argument("--token-dtype", choices=("float32", "float16", "bfloat16", "int8"), default="float16")
     p.add_argument("--fde-dtype", choices=("float32", "float16", "int8"), default="float16")
     p.add_argument("--backend", choices=("exact", "hnsw"), default="exact")
@@ -41,7 +42,7 @@ def run(args) -> int:
 
     encoder = ColBERT(resolve_model(args.model), threads=args.threads)
     report = evaluate(args.dataset, encoder=encoder, split=args.split, modes=args.modes, k=args.k,
-                      candidates=args.candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
+                      n_candidates=args.n_candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
                       fde_dtype=args.fde_dtype, backend=args.backend, ignore_identical_ids=args.ignore_identical_ids,
                       threads=args.threads, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
     print(format_table(report))

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--id-field", default=None)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--mode", choices=("rerank", "maxsim", "muvera"), default="rerank")
-    p.add_argument("--candidates", type=int, default=100, help="FDE candidates re-scored in rerank mode")
+    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+                   help="FDE candidates re-scored in rerank mode")
     p.add_argument("--model", help="model folder (default: the one the index was built with)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=run)
@@ -55,7 +56,7 @@ def run(args) -> int:
     out = sys.stdout
     for i, (qid, text) in enumerate(items):
         t = time.perf_counter()
-        res = idx.search(queries[i], k=args.k, mode=args.mode, candidates=args.candidates, threads=args.threads)
+        res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates, threads=args.threads)
         ms = 1000 * (time.perf_counter() - t)
         row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
                "ms": round(ms, 3)}

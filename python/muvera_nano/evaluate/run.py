@@ -24,7 +24,7 @@ def _percentile_ms(seconds: list[float], q: float) -> float:
 
 
 def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", modes: Sequence[str] = MODES,
-             k: int = 100, candidates: int = 100, index_path: str | None = None, token_dtype: str = "float16",
+             k: int = 100, n_candidates: int = 100, index_path: str | None = None, token_dtype: str = "float16",
              fde_dtype: str = "float16", backend: str = "exact", ignore_identical_ids: bool = False,
              threads: int | None = None, progress=None) -> dict:
     """Runs the evaluation; returns a JSON-ready report (see `format_table`)."""
@@ -47,7 +47,7 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
     encode_s = time.perf_counter() - t0
 
     report = {"dataset": str(dataset) if isinstance(dataset, (str, os.PathLike)) else "<in memory>", "split": split,
-              "documents": len(ds.corpus_ids), "queries": len(ds.query_ids), "k": k, "candidates": candidates,
+              "documents": len(ds.corpus_ids), "queries": len(ds.query_ids), "k": k, "n_candidates": n_candidates,
               "token_dtype": token_dtype, "fde_dtype": fde_dtype, "backend": backend, "fde": idx.fde.to_dict(),
               "index_seconds": build_s, "index_docs_per_s": len(ds.corpus_ids) / build_s,
               "query_encoding_ms_per_query": 1000 * encode_s / max(1, len(ds.query_ids)),
@@ -58,7 +58,7 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
         run, latencies = {}, []
         for i, qid in enumerate(ds.query_ids):
             t = time.perf_counter()
-            res = idx.search(queries[i], k=k + 1 if ignore_identical_ids else k, mode=mode, candidates=candidates,
+            res = idx.search(queries[i], k=k + 1 if ignore_identical_ids else k, mode=mode, n_candidates=n_candidates,
                              threads=threads)
             latencies.append(time.perf_counter() - t)
             ranked = [d for d in res.ids if not (ignore_identical_ids and d == qid)][:k]
@@ -88,7 +88,7 @@ def format_table(report: dict, metrics: Sequence[str] = TABLE_METRICS) -> str:
                  f"{report['index_seconds']:.1f} s ({report['index_docs_per_s']:,.0f} docs/s), "
                  f"{report['index_bytes'] / 1e6:.1f} MB; query encoding {report['query_encoding_ms_per_query']:.2f} ms "
                  f"per query (not in the latencies); tokens {report['token_dtype']}, FDE {report['fde_dtype']}, "
-                 f"candidates {report['candidates']} ({report['backend']})")
+                 f"candidates {report['n_candidates']} ({report['backend']})")
     return "\n".join(lines)
 
 

@@ -297,24 +297,24 @@ class Index:
             self._id_map = None
 
     # ------------------------------------------------------------------ search
-    def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", candidates: int = 100,
+    def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
                threads: int | None = None):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, or a list of 2-D arrays).
 
-        mode: 'rerank' (FDE top `candidates` re-scored with exact MaxSim; at least k candidates),
+        mode: 'rerank' (FDE top `n_candidates` re-scored with exact MaxSim; at least k candidates),
         'maxsim' (exact MaxSim over every document) or 'muvera' (FDE dot product only).
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        for name, v, lo in (("k", k, 1), ("candidates", candidates, 1)):
+        for name, v, lo in (("k", k, 1), ("n_candidates", n_candidates, 1)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
         single, q = self._queries(queries)
         segments = self._segments
         q_fde = None if mode == "maxsim" else self._fde.encode_queries(q, threads=threads)
-        hits = _search.search(segments, q, q_fde, mode, int(k), int(candidates), threads)
+        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads)
         results = [SearchResult(_ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
 

@@ -2,7 +2,7 @@
 
 - ``maxsim``: exact MaxSim against every live document;
 - ``muvera``: the FDE dot product only;
-- ``rerank``: the FDE's top ``candidates`` re-scored with exact MaxSim.
+- ``rerank``: the FDE's top ``n_candidates`` re-scored with exact MaxSim.
 
 Every ranking orders by score descending, equal scores by index order (segment, then row),
 NaN last, across segments exactly as within one.
@@ -96,11 +96,11 @@ def rescore(segments: Sequence[Segment], query: np.ndarray, cand: Hits, k: int, 
 
 
 def search(segments: Sequence[Segment], queries: Ragged, query_fdes: np.ndarray | None, mode: str, k: int,
-           candidates: int, threads) -> list[Hits]:
+           n_candidates: int, threads) -> list[Hits]:
     n = len(queries)
     if mode == "maxsim":
         return [exact(segments, queries[i], k, threads) for i in range(n)]
     if mode == "muvera":
         return fde_candidates(segments, query_fdes, k, threads)
-    cands = fde_candidates(segments, query_fdes, max(candidates, k), threads)
+    cands = fde_candidates(segments, query_fdes, max(n_candidates, k), threads)
     return [rescore(segments, queries[i], cands[i], k, threads) for i in range(n)]
