@@ -38,9 +38,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..evaluate.run import evaluate, format_table, save_report
-    from ..model import ColBERT, resolve_model
+    from ..model import load
 
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads)
+    encoder = load(args.model, threads=args.threads)
     report = evaluate(args.dataset, encoder=encoder, split=args.split, modes=args.modes, k=args.k,
                       n_candidates=args.n_candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
                       fde_dtype=args.fde_dtype, backend=args.backend, ignore_identical_ids=args.ignore_identical_ids,

@@ -45,7 +45,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..index import Index
-    from ..model import ColBERT, resolve_model
+    from ..model import load
     from ._inputs import read_records
 
     if args.segment_size < 1:
@@ -57,7 +57,7 @@ def run(args) -> int:
     chunk = list(itertools.islice(records, args.segment_size))  # bad input fails before anything is written
     if not args.append and not args.model:
         raise CommandError("--model is required to build a new index")
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads) if args.model else None
+    encoder = load(args.model, threads=args.threads) if args.model else None
     if args.append:
         idx = Index.open(args.index, encoder=encoder)
     else:

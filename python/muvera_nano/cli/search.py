@@ -32,19 +32,20 @@ def register(subparsers) -> None:
     p.add_argument("--mode", choices=("rerank", "maxsim", "muvera"), default="rerank")
     p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
                    help="FDE candidates re-scored in rerank mode")
-    p.add_argument("--model", help="model folder (default: the one the index was built with)")
+    p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
+                                   "was built with)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..index import Index
-    from ..model import ColBERT, resolve_model
+    from ..model import load
     from ._inputs import read_records
 
     if (args.query is None) == (args.queries is None):
         raise CommandError("give either a QUERY or --queries FILE")
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads) if args.model else None
+    encoder = load(args.model, threads=args.threads) if args.model else None
     idx = Index.open(args.index, encoder=encoder)
     if args.query is not None:
         items = [(None, args.query)]
