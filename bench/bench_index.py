@@ -35,6 +35,7 @@ import common  # noqa: E402
 import muvera_nano as mn  # noqa: E402
 from muvera_nano.index import GraphConfig, Index  # noqa: E402
 from muvera_nano.index.graph import GRAPH_DTYPES, build_graph, graph_candidates  # noqa: E402
+from muvera_nano.index.storage import DenseFde  # noqa: E402
 
 DIM = 128
 STORAGE = ("float32", "float16", "bfloat16", "int8")
@@ -120,14 +121,14 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         opens.append(time.perf_counter() - t)
     out["open_ms"] = 1000 * statistics.median(opens)
 
-    store = idx._segments[0].tokens  # the first segment is enough to draw queries from
+    store = idx._segments[0].tokens.ragged  # the first segment is enough to draw queries from
     queries = planted_queries(store, args.queries, seed=1)
     truth = [r.ids for r in idx.search(queries, k=10, mode="maxsim", threads=threads)]
 
     # the FDE scan alone, against the memory's read bandwidth
     q_fde = idx.fde.encode_queries(queries)
-    fde_bytes = sum(s.fde.nbytes for s in idx._segments)
-    scan = latency(lambda i: [mn.dot_topk(q_fde[i], s.fde, 100, threads=threads) for s in idx._segments], args.queries)
+    fde_bytes = sum(s.fde.rows.nbytes for s in idx._segments)
+    scan = latency(lambda i: [mn.dot_topk(q_fde[i], s.fde.rows, 100, threads=threads) for s in idx._segments], args.queries)
     out["fde_scan"] = {"bytes": fde_bytes, "p50_ms": scan["p50_ms"],
                        "gb_per_s": fde_bytes / scan["p50_ms"] / 1e6,
                        "share_of_memory_bandwidth": fde_bytes / scan["p50_ms"] / 1e6 / memory_gbps["read"]}
@@ -175,12 +176,12 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
 def graph_precision(idx: Index, q_fde: np.ndarray, threads: int) -> dict:
     """Per precision the graph can keep its vectors in: build rate, one query's search for 100
     candidates (p50/p99), and the recall of the exact FDE top 100, on the same FDE rows."""
-    rows = np.concatenate([s.fde_float32() for s in idx._segments])
+    rows = np.concatenate([s.fde.to_float32() for s in idx._segments])
     exact_top, _ = mn.dot_topk(q_fde, rows, 100, threads=threads)
     out = {}
     for dtype in GRAPH_DTYPES:
         t = time.perf_counter()
-        g = build_graph(rows, GraphConfig(dtype=dtype), threads)
+        g = build_graph(DenseFde(rows, None), GraphConfig(dtype=dtype), threads)
         build_s = time.perf_counter() - t
         found = [graph_candidates(g, q_fde[i:i + 1], 100, None, threads)[0] for i in range(len(q_fde))]
         lat = latency(lambda i: graph_candidates(g, q_fde[i:i + 1], 100, None, threads), len(q_fde))

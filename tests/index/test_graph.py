@@ -119,3 +119,23 @@ def test_graph_settings_are_checked(small_fde):
         Index.create(None, dim=32, fde=small_fde, graph=GraphConfig())
     with pytest.raises(ValueError, match="backend must be one of"):
         Index.create(None, dim=32, fde=small_fde, backend="ivf")
+
+
+@pytest.mark.parametrize("fde_dtype", ["int8", "float16"])
+def test_compacted_graph_proposes_what_the_added_one_did(fde_dtype, many, small_fde, rng):
+    # Both graphs are built from the stored (rounded or quantized) FDE rows, in the same order, so
+    # one segment added whole and the same documents added in two segments then compacted must
+    # propose the same candidates. (Built from the float32 rows on add, half the queries differed.)
+    cfg = GraphConfig(connectivity=8, expansion_add=32, expansion_search=16)
+    whole = Index.create(None, dim=32, fde=small_fde, fde_dtype=fde_dtype, backend="hnsw", graph=cfg)
+    whole.add(token_vectors=many, threads=1)
+    pieces = Index.create(None, dim=32, fde=small_fde, fde_dtype=fde_dtype, backend="hnsw", graph=cfg)
+    pieces.add(token_vectors=many[:300], threads=1)
+    pieces.add(token_vectors=many[300:], threads=1)
+    pieces.compact(threads=1)
+    qs = random_queries(rng, 30)
+    for mode in ("muvera", "rerank"):
+        for a, b in zip(whole.search(qs, k=10, mode=mode, n_candidates=20), pieces.search(qs, k=10, mode=mode,
+                                                                                          n_candidates=20)):
+            assert a.ids == b.ids
+            np.testing.assert_array_equal(a.scores, b.scores)

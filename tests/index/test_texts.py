@@ -36,7 +36,25 @@ def test_texts_need_an_encoder_and_strings():
     idx = Index.create(None, dim=128)
     with pytest.raises(ValueError, match="this index has no encoder"):
         idx.add(["text"])
-    with pytest.raises(TypeError, match="texts must be a list of strings, not one string"):
+    with pytest.raises(TypeError, match=r"texts must be a list of strings, got a single str; wrap it as \[text\]"):
         idx.add("text")
     with pytest.raises(ValueError, match="pass exactly one of texts or token_vectors"):
         idx.add()
+
+
+def test_create_takes_a_checkpoint_like_the_commands(tmp_path, models, monkeypatch):
+    from muvera_nano.cli import main
+
+    monkeypatch.setenv("MUVERA_NANO_CACHE", str(tmp_path / "cache"))
+    checkpoint = models.checkpoint("nano").folder
+    api = Index.create(tmp_path / "api", encoder=checkpoint)
+    api.add(TEXTS[:5])
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(TEXTS[:5]) + "\n")
+    assert main(["index", str(corpus), str(tmp_path / "cli"), "--model", str(checkpoint), "--quiet"]) == 0
+    cli = Index.open(tmp_path / "cli")
+    assert cli.info()["encoder"] == api.info()["encoder"]
+    assert cli.info()["encoder"]["sha256"] == ColBERT(models.model_folder("nano")).identity.sha256
+    a, b = cli.search("the cat", k=5, mode="maxsim"), api.search("the cat", k=5, mode="maxsim")
+    assert a.ids == b.ids
+    np.testing.assert_array_equal(a.scores, b.scores)

@@ -33,7 +33,7 @@ def run(args) -> int:
         return 0
     fde = info["fde"]
     size = sum(info["bytes"].values())
-    enc = info["encoder"] or {}
+    model = info["model"] or {}
     print(f"index       {info['path']}")
     print(f"documents   {info['documents']} live ({info['deleted']} removed, {info['segments']} segments, "
           f"{info['tokens']} token vectors)")
@@ -41,7 +41,7 @@ def run(args) -> int:
     print(f"FDE         {info['fde_dim']} values ({fde['preset']}: R={fde['repetitions']}, k={fde['simhash_bits']}, "
           f"p={fde['projection_dimension']}, fill={fde['fill_empty']}), stored as {info['fde_dtype']}")
     print(f"ids         {info['id_kind'] or '-'}")
-    print(f"encoder     {enc.get('model_folder') or '-'}")
+    print(f"encoder     {model.get('path') or '-'}")
     print(f"disk        {size / 1e6:.1f} MB (" + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(info["bytes"].items())) + ")")
     if args.verify:
         print("verified    every file matches its checksum")

@@ -51,7 +51,7 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
               "token_dtype": token_dtype, "fde_dtype": fde_dtype, "backend": backend, "fde": idx.fde.to_dict(),
               "index_seconds": build_s, "index_docs_per_s": len(ds.corpus_ids) / build_s,
               "query_encoding_ms_per_query": 1000 * encode_s / max(1, len(ds.query_ids)),
-              "index_bytes": sum(idx.info()["bytes"].values()) if index_path else _memory_bytes(idx),
+              "index_bytes": sum(idx.info()["bytes"].values()),
               "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "modes": {}}
     for mode in modes:
         say(f"searching: {mode}")
@@ -67,14 +67,6 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
         metrics.update({"latency_p50_ms": _percentile_ms(latencies, 50), "latency_p99_ms": _percentile_ms(latencies, 99)})
         report["modes"][mode] = metrics
     return report
-
-
-def _memory_bytes(idx: Index) -> int:
-    total = 0
-    for seg in idx._segments:
-        for arr in (seg.tokens.tokens, seg.tokens.offsets, seg.tokens.scales, seg.fde, seg.fde_scales):
-            total += 0 if arr is None else arr.nbytes
-    return total
 
 
 def format_table(report: dict, metrics: Sequence[str] = TABLE_METRICS) -> str:
