@@ -1,7 +1,7 @@
 """The public index: a folder (or, until saved, memory) of immutable segments plus a manifest.
 
 This module is the facade; the parts live beside it: settings (what results depend on),
-manifest (the committed state), commit (lock, publish, clean up), build (new and
+manifest (the committed state, checksummed), commit (lock, publish, clean up), build (new and
 compacted segments), storage (how tokens and FDE rows are stored and scored), search (the three
 modes), encoder (the model the vectors came from), vectors (caller input -> Ragged), ids.
 """
@@ -24,7 +24,7 @@ from .encoder import as_encoder, check_encoder, find_model, model_location
 from .files import check_file
 from .graph import GraphConfig
 from .ids import IdMap, new_ids
-from .manifest import Manifest
+from .manifest import MANIFEST, Manifest
 from .search import MODES, SearchResult
 from .segment import Segment
 from .settings import IndexSettings
@@ -87,9 +87,10 @@ class Index:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, encoder: Any = None, verify: bool = False) -> "Index":
-        """Opens an index folder, memory-mapping its arrays. Files that do not match the manifest
-        (missing, truncated, foreign, another dtype or shape) are refused; small files are
-        always checksummed, the large ones too with ``verify=True``. encoder: as for :meth:`create` (default: the model the index was
+        """Opens an index folder, memory-mapping its arrays. A manifest that does not match its
+        checksum, and files that do not match the manifest (missing, truncated, foreign, another
+        dtype or shape), are refused; small files are always checksummed, the large ones too
+        with ``verify=True``. encoder: as for :meth:`create` (default: the model the index was
         built with, loaded on first use from where the manifest says it is)."""
         store = Store(os.path.abspath(os.fspath(path)))
         manifest, segments = store.load(verify=verify)
@@ -171,7 +172,7 @@ class Index:
 
     def info(self) -> dict:
         """What the index holds: counts, settings, encoder and model location, and the bytes of
-        each part (on disk: the files the manifest names; in memory: the arrays)."""
+        each part (on disk: every file, manifest and graphs included; in memory: the arrays)."""
         m, segs = self._manifest, self._segments
         parts: dict[str, int] = {}
         sizes = ((part, rec.bytes) for part, rec in m.records()) if self.path else \
@@ -179,11 +180,13 @@ class Index:
              if a is not None)
         for part, size in sizes:
             parts[part] = parts.get(part, 0) + size
+        if self.path:
+            parts["manifest"] = os.path.getsize(os.path.join(self.path, MANIFEST))
         s = m.settings.to_dict()
         return {"path": self.path, "documents": len(self), "stored_documents": sum(x.n for x in segs),
                 "deleted": sum(x.n - x.n_live for x in segs), "tokens": sum(x.tokens.n_tokens for x in segs),
                 "segments": len(segs), "generation": m.generation, "dim": self.dim, "token_dtype": self.token_dtype,
-                "fde_dtype": self.fde_dtype, "fde": s["fde"], "fde_dim": self.fde.output_dim,
+                "fde_dtype": self.fde_dtype, "fde": s["fde"], "fde_dim": self.fde.output_dim, "backend": s["backend"],
                 "id_kind": m.id_kind, "encoder": s["encoder"], "model": m.model, "bytes": parts,
                 "created_by": m.created_by}
 

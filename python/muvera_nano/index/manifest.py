@@ -1,18 +1,21 @@
 """The index manifest: one JSON file naming the settings and every file of the current state.
 Publishing a new manifest (atomically) is the commit point of every change.
 
-Format version 2 records the storage kinds and the model's identity; version 1 indexes are
-refused with the advice to rebuild them.
+The manifest carries a SHA-256 over its own content, checked on every read: a manifest edited
+by hand (say, the FDE seed, which would silently change every result) is refused like a damaged
+file. Format version 2 added it (with the storage kinds and the model's identity); version 1
+indexes are refused with the advice to rebuild them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from .._atomic import TMP_PREFIX, read_json, write_json
+from .._atomic import TMP_PREFIX, canonical_json, read_json, write_json
 from .files import FileRecord, IndexFormatError
 from .settings import IndexSettings
 
@@ -87,8 +90,13 @@ class Manifest:
                 "files": {name: rec.to_dict() for name, rec in self.files.items()}, "model": self.model}
 
 
+def _checksum(body: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"format": FORMAT, "format_version": FORMAT_VERSION, **body})).hexdigest()
+
+
 def write_manifest(folder: str, manifest: Manifest) -> None:
-    write_json(os.path.join(folder, MANIFEST), FORMAT, FORMAT_VERSION, manifest.to_dict())
+    body = manifest.to_dict()
+    write_json(os.path.join(folder, MANIFEST), FORMAT, FORMAT_VERSION, {**body, "checksum": _checksum(body)})
 
 
 def read_manifest(folder: str) -> Manifest:
@@ -98,6 +106,11 @@ def read_manifest(folder: str) -> Manifest:
     if not os.path.isfile(path):
         raise IndexFormatError(f"{folder}: not a muvera-nano index (no {MANIFEST})")
     data = read_json(path, FORMAT, FORMAT_VERSION, IndexFormatError, what="index manifest", upgrade=_UPGRADE)
+    checksum = data.pop("checksum", None)
+    del data["format"], data["format_version"]
+    if checksum != _checksum(data):
+        raise IndexFormatError(f"{path}: the manifest does not match its checksum (edited or damaged); its settings "
+                               "and file list cannot be trusted. Restore it, or " + _UPGRADE)
     try:
         return Manifest(IndexSettings.from_dict(data, path), str(data["created_by"]), int(data["generation"]),
                         data["id_kind"], int(data["next_int_id"]), int(data["next_segment"]),
