@@ -1,5 +1,8 @@
 """Indexing and searching texts through an encoder, and the encoder's identity in the manifest."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -40,6 +43,60 @@ def test_texts_need_an_encoder_and_strings():
         idx.add("text")
     with pytest.raises(ValueError, match="pass exactly one of texts or token_vectors"):
         idx.add()
+
+
+def test_a_moved_index_and_model_pair_still_searches(tmp_path, models, capsys):
+    from muvera_nano.cli import main
+
+    shutil.copytree(models.model_folder("nano"), tmp_path / "a" / "nano-onnx")
+    idx = Index.create(tmp_path / "a" / "ix", encoder=tmp_path / "a" / "nano-onnx")
+    idx.add(TEXTS)
+    want = idx.search("where is the cat?", k=3)
+    assert Index.open(tmp_path / "a" / "ix").info()["model"]["relative"] == "../nano-onnx"
+
+    (tmp_path / "a").rename(tmp_path / "b")  # the folder holding both moves
+    moved = Index.open(tmp_path / "b" / "ix")
+    got = moved.search("where is the cat?", k=3)
+    assert got.ids == want.ids
+    np.testing.assert_array_equal(got.scores, want.scores)
+    assert main(["search", str(tmp_path / "b" / "ix"), "where is the cat?", "--k", "3"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == want.ids
+
+
+def test_a_model_inside_the_index_moves_with_it(tmp_path, models):
+    idx = Index.create(tmp_path / "ix", encoder=models.model_folder("nano"))
+    idx.add(TEXTS[:3])
+    shutil.copytree(models.model_folder("nano"), tmp_path / "ix" / "model")
+    again = Index.open(tmp_path / "ix", encoder=tmp_path / "ix" / "model")
+    again.add(TEXTS[3:])  # a commit records where the model was found
+    want = again.search("stock market", k=2)
+    (tmp_path / "ix").rename(tmp_path / "elsewhere")
+    got = Index.open(tmp_path / "elsewhere").search("stock market", k=2)
+    assert got.ids == want.ids and Index.open(tmp_path / "elsewhere").info()["model"]["relative"] == "model"
+
+
+def test_a_model_that_moved_alone_is_asked_for(tmp_path, models, capsys):
+    from muvera_nano.cli import main
+
+    shutil.copytree(models.model_folder("nano"), tmp_path / "models" / "nano")
+    (tmp_path / "data").mkdir()
+    idx = Index.create(tmp_path / "data" / "ix", encoder=tmp_path / "models" / "nano")
+    idx.add(TEXTS)
+    assert idx.info()["model"] == {"path": str(tmp_path / "models" / "nano"), "relative": None}
+    (tmp_path / "models").rename(tmp_path / "moved")
+    with pytest.raises(FileNotFoundError, match=r"built with the model folder .*models/nano \(content sha256 "
+                                                r"[0-9a-f]{12}\), but it is not there; pass the model folder "
+                                                r"\(encoder= in Python, --model on the command line\)"):
+        Index.open(tmp_path / "data" / "ix").search("cat")
+    assert main(["search", str(tmp_path / "data" / "ix"), "cat"]) == 2
+    err = capsys.readouterr().err
+    assert "--model on the command line" in err and len(err.strip().splitlines()) == 1
+    assert main(["search", str(tmp_path / "data" / "ix"), "cat", "--model", str(tmp_path / "moved" / "nano")]) == 0
+    capsys.readouterr()
+    # another model in the recorded place is not taken for it
+    shutil.copytree(models.model_folder("minilm"), tmp_path / "models" / "nano")
+    with pytest.raises(FileNotFoundError, match="models/nano holds another model; pass the model folder"):
+        Index.open(tmp_path / "data" / "ix").search("cat")
 
 
 def test_create_takes_a_checkpoint_like_the_commands(tmp_path, models, monkeypatch):

@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
                    help="FDE candidates re-scored in rerank mode")
     p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
-                                   "was built with)")
+                                   "was built with, found beside the index or where it was)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=run)
 

@@ -313,7 +313,10 @@ class Index:
             if changed is None:
                 return None
             manifest, segments, result = changed
-            manifest = manifest.replace(generation=generation, segments=tuple(s.record for s in segments))
+            model = manifest.model
+            if self._encoder is not None and manifest.settings.encoder is not None:
+                model = model_location(self._encoder, self._store.folder) or model  # where it was found last
+            manifest = manifest.replace(generation=generation, segments=tuple(s.record for s in segments), model=model)
             self._store.publish(manifest)
             self._manifest, self._segments = manifest, tuple(segments)
             return result

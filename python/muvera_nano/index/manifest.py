@@ -3,7 +3,7 @@ Publishing a new manifest (atomically) is the commit point of every change.
 
 The manifest carries a SHA-256 over its own content, checked on every read: a manifest edited
 by hand (say, the FDE seed, which would silently change every result) is refused like a damaged
-file. Format version 2 added it (with the storage kinds and the model's identity); version 1
+file. Format version 2 added it (with the model's location and the storage kinds); version 1
 indexes are refused with the advice to rebuild them.
 """
 
@@ -72,7 +72,7 @@ class Manifest:
     next_segment: int = 0  # segment names are never reused
     segments: tuple[SegmentRecord, ...] = ()
     files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)  # index-level files
-    model: dict[str, Any] | None = None  # where the encoder's model folder was: {"path"}
+    model: dict[str, Any] | None = None  # where the encoder's model folder was: {"path", "relative"}
 
     def replace(self, **changes) -> "Manifest":
         return dataclasses.replace(self, **changes)
