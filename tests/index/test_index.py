@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
-from muvera_nano.index import Index, IndexFormatError
+from muvera_nano.index import Index
 
-from conftest import random_docs, random_queries
+from conftest import random_queries
 
 
 def brute_force(docs, q, k):

@@ -7,7 +7,9 @@ import json
 import sys
 import time
 
+from ..index import MODES
 from . import CommandError
+from ._inputs import FORMATS
 
 EXAMPLES = """examples:
   muvera-nano search ./my-index "how do I sort a list in place?"
@@ -25,11 +27,11 @@ def register(subparsers) -> None:
     p.add_argument("index", metavar="INDEX_DIR")
     p.add_argument("query", metavar="QUERY", nargs="?", help="query text (or use --queries)")
     p.add_argument("--queries", help="file of queries (.jsonl, .csv, .tsv, other: one per line; - for stdin)")
-    p.add_argument("--format", choices=("auto", "jsonl", "csv", "tsv", "txt"), default="auto")
+    p.add_argument("--format", choices=FORMATS, default="auto")
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default=None)
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--mode", choices=("rerank", "maxsim", "muvera"), default="rerank")
+    p.add_argument("--mode", choices=MODES, default="rerank")
     p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
                    help="FDE candidates re-scored in rerank mode")
     p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
