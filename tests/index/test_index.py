@@ -154,3 +154,23 @@ def test_create_refuses_to_clobber(tmp_path, small_fde):
         Index.create(tmp_path / "other", dim=32, fde=small_fde, overwrite=True)
     with pytest.raises(ValueError, match="the FDE config is for 32-dimensional tokens, the index for 16"):
         Index.create(None, dim=16, fde=small_fde)
+
+
+@pytest.mark.parametrize("token_dtype", ["float32", "float16", "bfloat16", "int8"])
+@pytest.mark.parametrize("fde_dtype", ["float32", "float16", "int8"])
+def test_compaction_joins_stored_and_new_segments_as_they_are(tmp_path, rng, docs, small_fde, token_dtype, fde_dtype):
+    # segments read back from disk (bfloat16 kept as uint16 bits) and one just added (in memory)
+    idx = Index.create(tmp_path / "ix", dim=32, fde=small_fde, token_dtype=token_dtype, fde_dtype=fde_dtype)
+    idx.add(token_vectors=docs[:50])
+    idx = Index.open(tmp_path / "ix")
+    idx.add(token_vectors=docs[50:])
+    idx.remove([7, 77])
+    qs = random_queries(rng, 4)
+    before = {mode: idx.search(qs, k=20, mode=mode, n_candidates=40) for mode in ("maxsim", "muvera", "rerank")}
+    idx.compact()
+    for reopened in (idx, Index.open(tmp_path / "ix", verify=True)):
+        assert len(reopened._segments) == 1 and len(reopened) == len(docs) - 2
+        for mode, results in before.items():
+            for x, y in zip(results, reopened.search(qs, k=20, mode=mode, n_candidates=40)):
+                assert x.ids == y.ids
+                np.testing.assert_array_equal(x.scores, y.scores)

@@ -107,7 +107,8 @@ def read_manifest(folder: str) -> Manifest:
         raise IndexFormatError(f"{folder}: not a muvera-nano index (no {MANIFEST})")
     data = read_json(path, FORMAT, FORMAT_VERSION, IndexFormatError, what="index manifest", upgrade=_UPGRADE)
     checksum = data.pop("checksum", None)
-    del data["format"], data["format_version"]
+    for header in ("format", "format_version"):  # the checksum covers them as written, below
+        data.pop(header, None)
     if checksum != _checksum(data):
         raise IndexFormatError(f"{path}: the manifest does not match its checksum (edited or damaged); its settings "
                                "and file list cannot be trusted. Restore it, or " + _UPGRADE)

@@ -19,7 +19,7 @@ from .settings import IndexSettings
 from .storage import DenseFde, DenseTokens
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Segment:
     name: str
     tokens: DenseTokens

@@ -26,7 +26,7 @@ TOKEN_DTYPES = ("float32", "float16", "bfloat16", "int8")
 FDE_DTYPES = ("float32", "float16", "int8")
 
 
-def gather_rows(offsets: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gather_rows(offsets: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, lengths) of the given items of a ragged store, in item order."""
     starts, ends = offsets[items], offsets[items + 1]
     lengths = ends - starts
@@ -35,7 +35,7 @@ def gather_rows(offsets: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.
 
 
 # ---------------------------------------------------------------------------------- tokens
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DenseTokens:
     """Token vectors of one element type, as a Ragged the MaxSim kernels read in place."""
 
@@ -62,7 +62,7 @@ class DenseTokens:
 
     def take(self, items: np.ndarray) -> "DenseTokens":
         r = self.ragged
-        rows, lengths = gather_rows(r.offsets, items)
+        rows, lengths = _gather_rows(r.offsets, items)
         offsets = np.zeros(len(items) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
         scales = None if r.scales is None else np.asarray(r.scales[rows])
@@ -101,7 +101,7 @@ class DenseTokenKind:
 
 
 # ---------------------------------------------------------------------------------- FDE rows
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DenseFde:
     """FDE rows of one element type (int8 with a float32 scale per row), scanned in place."""
 
