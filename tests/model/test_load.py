@@ -85,3 +85,9 @@ def test_exported_files_respect_the_umask(store, tmp_path):
     for f in (tmp_path / "out").iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o644, f  # readable by a service account
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+
+
+def test_a_home_relative_folder_is_expanded(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(store.model_folder("bert"), tmp_path / "nano-onnx")
+    assert model.load("~/nano-onnx", threads=1).folder == tmp_path / "nano-onnx"

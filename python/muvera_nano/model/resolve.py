@@ -39,11 +39,11 @@ def resolve_model(spec: str | os.PathLike, *, progress: Callable[[str], None] | 
     checkpoint (folder or hub id) is exported once into the cache and that folder returned."""
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"the model must be a folder path or a hub id string, got {type(spec).__name__}")
-    if is_exported(spec):
-        return Path(spec).resolve()
+    text = os.path.expanduser(os.fspath(spec))
+    if is_exported(text):
+        return Path(text).resolve()
     from .export import export
 
-    text = os.fspath(spec)
     key = text
     if os.path.isdir(text):  # a local checkpoint: re-export when its files change
         key = os.path.abspath(text) + "".join(
