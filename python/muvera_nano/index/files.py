@@ -121,7 +121,8 @@ def check_file(folder: str, record: FileRecord, *, verify: bool) -> str:
 
 
 def _data_offset(path: str, record: FileRecord) -> int:
-    """Where a recorded .npy's data starts, after checking its header against the record."""
+    """Where a recorded .npy's data starts, after checking its header against the record (so the
+    data can be mapped or read as the record's dtype and shape)."""
     with open(path, "rb") as f:
         try:
             version = np.lib.format.read_magic(f)
@@ -140,8 +141,10 @@ def load_array(folder: str, record: FileRecord, *, verify: bool) -> np.ndarray:
     truncated or extended, a foreign header, another dtype or shape, or (when `verify`) other
     bytes than were written."""
     path = check_file(folder, record, verify=verify)
-    _data_offset(path, record)
-    return np.load(path, mmap_mode="r", allow_pickle=False) if record.bytes else np.load(path, allow_pickle=False)
+    offset = _data_offset(path, record)
+    if not np.prod(record.shape, dtype=np.int64):
+        return np.zeros(record.shape, np.dtype(record.dtype))  # nothing to map
+    return np.memmap(path, dtype=np.dtype(record.dtype), mode="r", offset=offset, shape=record.shape)
 
 
 class FileArray:

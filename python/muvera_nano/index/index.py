@@ -612,39 +612,46 @@ class Index:
 
     def _run_merge(self, plan: _merge.MergePlan, threads, stop) -> bool:
         """Writes a merge outside the writer lock and publishes it; False when abandoned."""
-        state = self._state
         with self._job() as job:
             try:
-                out = _merge.write(plan, state.segments, state.manifest.settings, state.manifest.id_kind,
-                                   state.codebooks, self._store.folder, job.folder, threads, stop)
+                out = self._write_merge(plan, job, threads, stop)
             except _merge.MergeAbandoned:
                 return False
+            return self._publish_merge(out, job)
 
-            def change(current: Snapshot, generation: int):
-                names = [s.name for s in current.segments]
-                if plan.names[0] not in names:
-                    return None
-                i, n = names.index(plan.names[0]), len(plan.names)
-                if tuple(names[i:i + n]) != plan.names or \
-                        any(k.needs_training and r not in current.codebooks for r, k in plan.kinds.items()):
-                    return None
-                merged = ()
-                if out.documents:
-                    name = f"seg-{current.manifest.next_segment:06d}"
-                    seg = self._adopt_merge(out, name, job, current)
-                    deleted = _merge.deletions_since(plan, current.segments[i:i + n])
-                    if deleted is not None:
-                        seg = self._store.write_deleted(seg, deleted, generation)
-                    merged = (seg,)
-                m = current.manifest.replace(next_segment=current.manifest.next_segment + 1)
-                segments = current.segments[:i] + merged + current.segments[i + n:]
-                return current.replace(manifest=m, segments=segments), merged
+    def _write_merge(self, plan: _merge.MergePlan, job, threads, stop) -> _merge.MergeOutput:
+        state = self._state
+        return _merge.write(plan, state.segments, state.manifest.settings, state.manifest.id_kind, state.codebooks,
+                            self._store.folder, job.folder, threads, stop)
 
-            def placed(merged):
-                for seg in merged:
-                    self._id_map.place(seg.name, seg.ids.get(seg.live_rows), seg.live_rows)
+    def _publish_merge(self, out: _merge.MergeOutput, job) -> bool:
+        """Publishes a written merge if its sources are still there side by side, with the
+        documents removed since it was planned masked; False (abandoned) otherwise."""
+        plan = out.plan
 
-            return self._commit(change, placed) is not None
+        def change(current: Snapshot, generation: int):
+            names = [s.name for s in current.segments]
+            if plan.names[0] not in names:
+                return None
+            i, n = names.index(plan.names[0]), len(plan.names)
+            if tuple(names[i:i + n]) != plan.names or \
+                    any(k.needs_training and r not in current.codebooks for r, k in plan.kinds.items()):
+                return None
+            merged = ()
+            if out.documents:
+                seg = self._adopt_merge(out, f"seg-{current.manifest.next_segment:06d}", job, current)
+                deleted = _merge.deletions_since(plan, current.segments[i:i + n])
+                if deleted is not None:
+                    seg = self._store.write_deleted(seg, deleted, generation)
+                merged = (seg,)
+            m = current.manifest.replace(next_segment=current.manifest.next_segment + 1)
+            return current.replace(manifest=m, segments=current.segments[:i] + merged + current.segments[i + n:]), merged
+
+        def placed(merged):
+            for seg in merged:
+                self._id_map.place(seg.name, seg.ids.get(seg.live_rows), seg.live_rows)
+
+        return self._commit(change, placed) is not None
 
     def _adopt_merge(self, out: _merge.MergeOutput, name: str, job, state: Snapshot) -> Segment:
         if out.segment is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -155,7 +156,16 @@ def read_manifest(folder: str) -> Manifest:
 
 
 def generation_on_disk(folder: str) -> int:
-    return read_manifest(folder).generation
+    """The committed generation (only that is read: a commit's first step, so it stays cheap; the
+    whole manifest is checked when it is loaded)."""
+    try:
+        with open(os.path.join(folder, MANIFEST), "rb") as f:
+            generation = json.loads(f.read())["generation"]
+        if isinstance(generation, int):
+            return generation
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return read_manifest(folder).generation  # which says what is wrong
 
 
 def referenced_files(manifest: Manifest) -> set[str]:

@@ -25,7 +25,7 @@ documents and 35 at a million.
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -75,8 +75,9 @@ class TieredMergePolicy:
         limit = self.max_merged_documents
         mergeable = [2 * s.live <= limit for s in segments]
         tiers = [self.tier(s.live) if m else None for s, m in zip(segments, mergeable)]
-        for t in sorted({x for x in tiers if x is not None}):
-            if tiers.count(t) > self.segments_per_tier:
+        counts = Counter(x for x in tiers if x is not None)
+        for t in sorted(counts):
+            if counts[t] > self.segments_per_tier:
                 window = self._window(segments, tiers, t)
                 if window is not None:
                     return (*window, "tier")
