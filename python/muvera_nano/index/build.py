@@ -25,7 +25,7 @@ CHUNK_DOCUMENTS = 2048
 CHUNK_TOKENS = 1 << 18
 
 
-def chunks(lengths: np.ndarray, documents: int = CHUNK_DOCUMENTS, tokens: int = CHUNK_TOKENS) -> Iterator[tuple[int, int]]:
+def chunks(lengths: np.ndarray, documents: int, tokens: int) -> Iterator[tuple[int, int]]:
     """(start, stop) document ranges of at most `documents` documents and `tokens` token
     vectors each (a longer document alone), covering everything in order."""
     ends = np.cumsum(np.asarray(lengths, dtype=np.int64))

@@ -21,12 +21,12 @@ import numpy as np
 from ..fde import FDEConfig
 from ..kernels import Ragged
 from ..model.encoder import check_texts
+from . import build as _build
 from . import merge as _merge
 from . import search as _search
 from . import training
 from .background import BackgroundMerges
-from .build import CHUNK_DOCUMENTS, PreparedSegment, build_stored, chunks, items, memory_segment, open_prepared, \
-    write_prepared
+from .build import PreparedSegment, build_stored, chunks, items, memory_segment, open_prepared, write_prepared
 from .commit import Snapshot, Store
 from .encoder import as_encoder, check_encoder, find_model, model_location
 from .files import check_file, load_array, save_array
@@ -286,7 +286,7 @@ class Index:
             return self._commit_prepared(job, self._prepare(job, ranges, source, threads), ids)
 
     def add_batches(self, batches: Iterable[Any], *, skip_existing: bool = False,
-                    segment_documents: int = CHUNK_DOCUMENTS, total: int | None = None,
+                    segment_documents: int = _build.CHUNK_DOCUMENTS, total: int | None = None,
                     progress: bool | Callable = False, threads: int | None = None) -> int:
         """Adds documents from an iterable of batches, committing a segment (`segment_documents`
         documents) at a time, with memory bounded by one segment whatever the stream's length.
@@ -502,10 +502,12 @@ class Index:
         if texts is not None:
             texts = check_texts(texts, "texts")
             n = len(texts)
-            ranges = [(s, min(s + CHUNK_DOCUMENTS, n)) for s in range(0, n, CHUNK_DOCUMENTS)]
+            size = _build.CHUNK_DOCUMENTS
+            ranges = [(s, min(s + size, n)) for s in range(0, n, size)]
             return n, ranges, lambda s, e: self.encoder.encode_ragged(texts[s:e], is_query=False)
         tokens = as_ragged(token_vectors, "token_vectors", self.dim)
-        return len(tokens), list(chunks(tokens.lengths)), lambda s, e: items(tokens, s, e)
+        ranges = list(chunks(tokens.lengths, _build.CHUNK_DOCUMENTS, _build.CHUNK_TOKENS))
+        return len(tokens), ranges, lambda s, e: items(tokens, s, e)
 
     def _prepare(self, job, ranges: list[tuple[int, int]], source: Callable[[int, int], Ragged], threads) -> list:
         """Builds and writes documents a range at a time into `job` (in memory: keeps the
