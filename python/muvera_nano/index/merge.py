@@ -128,13 +128,16 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
                 if stop is not None and stop.is_set():
                     raise MergeAbandoned("the index is closing")
                 piece = {}
+                whole = len(keep) == end - start  # nothing removed in the window: no gathering copy
                 for role, kind in roles.items():
-                    taken = L.take(layouts[role], L.slice_items(layouts[role], a, start, end), keep)
+                    taken = L.slice_items(layouts[role], a, start, end)
+                    taken = taken if whole else L.take(layouts[role], taken, keep)
                     if not same_kind(kind, kinds[role]):
                         stored = kind.open(taken, src_books.get(role), f"segment {seg.name}")
                         taken = kinds[role].build(stored.to_float32(), out_books.get(role), threads).arrays()
                     piece.update(taken)
-                piece.update(L.take(ids_layout, L.slice_items(ids_layout, a, start, end), keep))
+                taken = L.slice_items(ids_layout, a, start, end)
+                piece.update(taken if whole else L.take(ids_layout, taken, keep))
                 cat.append(piece)
         if job_folder is None:
             merged = {name: np.concatenate(p) if len(p) > 1 else p[0] for name, p in pieces.items()}

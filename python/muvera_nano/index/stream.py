@@ -13,6 +13,7 @@ import numpy as np
 from ..kernels import Ragged
 from ..model.encoder import check_texts
 from .build import CHUNK_TOKENS
+from .ids import new_ids
 from .vectors import as_ragged
 
 
@@ -100,16 +101,20 @@ def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_d
         for number, batch in enumerate(batches):
             tokens, ids = _batch(index, batch, number)
             state["read"] += len(tokens)
-            if skip_existing:
-                if ids is None:
-                    raise ValueError("skip_existing needs ids: give each batch as {'texts' or 'token_vectors', 'ids'}")
+            if skip_existing and ids is None:
+                raise ValueError("skip_existing needs ids: give each batch as {'texts' or 'token_vectors', 'ids'}")
+            if ids is not None:
                 with index._lock:
                     known = index._ids()
                     keep = np.array([i not in known for i in ids], dtype=bool)
-                if not keep.all():
+                if skip_existing and not keep.all():
                     state["skipped"] += int((~keep).sum())
                     tokens = Ragged.from_list([tokens[i] for i in np.flatnonzero(keep)], dim=index.dim)
                     ids = [i for i, k in zip(ids, keep) if k]
+                # checked now, so the error names this batch (add checks again when it commits)
+                if ids:
+                    m = index._manifest
+                    new_ids(ids, len(tokens), m.id_kind, m.next_int_id, _Either(known, pending_ids or ()))
             if len(tokens):
                 if (ids is None) != (pending_ids is None) and pending:
                     raise ValueError(f"batch {number} has {'no ' if ids is None else ''}ids, earlier batches "
@@ -142,6 +147,16 @@ def _report(bar, progress, state: dict, start: float) -> None:
         bar.set_postfix(committed=state["committed"], refresh=False)
     elif callable(progress):
         progress(BuildProgress(state["read"], state["committed"], state["skipped"], time.perf_counter() - start))
+
+
+class _Either:
+    """Membership in either of two containers (the index's ids, the pending segment's)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, set(b)
+
+    def __contains__(self, i) -> bool:
+        return i in self.a or i in self.b
 
 
 def _first_line(e: BaseException) -> str:
