@@ -32,12 +32,12 @@ def test_a_segment_is_committed_at_a_time_with_progress_per_batch(tmp_path, rng,
         seen.append((p, len(Index.open(path))))
 
     assert idx.add_batches(batches_of(docs, 30), segment_documents=100, progress=progress) == 290
-    assert [p.documents for p, _ in seen] == [30, 60, 90, 120, 150, 180, 210, 240, 270, 290]
-    # reported per batch, before the segment it belongs to is committed; committed 120 at a time
-    assert [p.committed for p, _ in seen] == [0, 0, 0, 120, 120, 120, 120, 240, 240, 240]
+    assert [p.documents for p, _ in seen] == [30, 60, 90, 120, 150, 180, 210, 240, 270, 290, 290]
+    # reported per batch, before the segment it belongs to is committed (100 at a time), and at the end
+    assert [p.committed for p, _ in seen] == [0, 0, 0, 100, 100, 100, 200, 200, 200, 200, 290]
     assert [n for _, n in seen] == [p.committed for p, _ in seen]
     assert all(isinstance(p, BuildProgress) and p.skipped == 0 and p.seconds >= 0 for p, _ in seen)
-    assert [s.n for s in idx._segments] == [120, 120, 50]
+    assert [s.n for s in idx._segments] == [100, 100, 90]
     one = Index.create(None, dim=32, fde=small_fde)
     one.add(token_vectors=docs, ids=[f"d{i}" for i in range(290)])
     for q in random_queries(rng, 3):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..kernels import Ragged
 from ..model.encoder import check_texts
-from .build import CHUNK_TOKENS
+from .build import CHUNK_TOKENS, items
 from .ids import new_ids
 from .vectors import as_ragged
 
@@ -86,15 +86,20 @@ def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_d
     pending: list[Ragged] = []
     pending_ids: list | None = []
 
-    def commit():
+    def commit(limit: int | None = None):
+        """Commits the pending documents, or their first `limit` (the rest stays pending)."""
         nonlocal pending, pending_ids
         if not pending:
             return
-        added = index.add(token_vectors=_join(pending, index.dim), ids=pending_ids, threads=threads)
+        tokens = _join(pending, index.dim)
+        n = len(tokens) if limit is None else min(limit, len(tokens))
+        ids = None if pending_ids is None else pending_ids[:n]
+        added = index.add(token_vectors=items(tokens, 0, n), ids=ids, threads=threads)
         state["committed"] += len(added)
         state["commits"] += 1
         state["last_id"] = added[-1]
-        pending, pending_ids = [], []
+        pending = [items(tokens, n, len(tokens))] if n < len(tokens) else []
+        pending_ids = None if pending_ids is None else pending_ids[n:]
 
     number = -1
     try:
@@ -121,11 +126,13 @@ def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_d
                                      f"{'do' if ids is None else 'do not'}; give ids to all batches or none")
                 pending.append(tokens)
                 pending_ids = None if ids is None else [*(pending_ids or []), *ids]
-                if sum(len(p) for p in pending) >= segment_documents or \
-                        sum(p.n_tokens for p in pending) >= CHUNK_TOKENS:
+                while sum(len(p) for p in pending) >= segment_documents:  # segments of exactly that size
+                    commit(segment_documents)
+                if sum(p.n_tokens for p in pending) >= CHUNK_TOKENS:
                     commit()
             _report(bar, progress, state, start)
         commit()
+        _report(bar, progress, state, start)
     except Exception as e:
         if bar is not None:
             bar.close()
