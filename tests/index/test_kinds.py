@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
-from muvera_nano.index import Index, IndexFormatError, TieredMergePolicy
+from muvera_nano.index import Index, IndexFormatError
 
 import trained_kinds as tk
 from conftest import random_docs, random_queries

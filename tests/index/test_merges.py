@@ -12,7 +12,6 @@ import textwrap
 import threading
 import time
 
-import numpy as np
 import pytest
 
 from muvera_nano.index import Index, TieredMergePolicy
@@ -110,7 +109,7 @@ def test_removals_committed_during_a_merge_are_applied_to_it(tmp_path, rng, smal
 def test_a_merge_whose_segments_were_merged_meanwhile_is_abandoned(tmp_path, rng, small_fde):
     path = tmp_path / "ix"
     idx = Index.create(path, dim=32, fde=small_fde, merge="off")
-    for s in range(4):
+    for _ in range(4):
         idx.add(token_vectors=random_docs(rng, 10))
     state = idx._state
     plan = merge_module.plan(state.segments, 0, 3, idx._output_kinds(state), "test")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._atomic import HashingWriter, published, sha256_file, write_atomic
+from .._atomic import HashingWriter, published, sha256_file
 
 
 class IndexFormatError(ValueError):

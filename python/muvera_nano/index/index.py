@@ -143,7 +143,7 @@ class Index:
         """Writes an in-memory index to folder `path`; the index then lives there."""
         if self._store.folder is not None:
             raise ValueError(f"this index already lives in {self._store.folder}; changes are committed as they happen")
-        with self._lock:
+        with self._merging, self._lock:  # not in the middle of a merge
             folder = os.path.abspath(os.fspath(path))
             state = self._state
             empty = state.manifest.replace(segments=(), codebooks={}, model=model_location(self._encoder, folder))
@@ -532,7 +532,6 @@ class Index:
 
     def _staged_pieces(self, prepared: list, job) -> list:
         """(stored parts, rows) of this call's chunks written in the staging kinds."""
-        settings = self._manifest.settings
         out = []
         for p in prepared:
             if isinstance(p, Segment):
@@ -559,7 +558,7 @@ class Index:
                 count = p.documents if isinstance(p, PreparedSegment) else p.n
                 seg_ids = SegmentIds.from_ids(added[at:at + count], kind)
                 at += count
-                segments.append(self._adopt(p, name, seg_ids, kind, state, folders))
+                segments.append(self._adopt(p, name, seg_ids, kind, state, folders, generation))
             next_int = max(m.next_int_id, max(added) + 1) if kind == "int" else m.next_int_id
             m = m.replace(next_segment=next_segment, id_kind=kind, next_int_id=next_int)
             return state.replace(manifest=m, segments=tuple(segments)), (added, tuple(segments[len(state.segments):]))
@@ -572,11 +571,13 @@ class Index:
         self._after_commit()
         return added
 
-    def _adopt(self, p, name: str, ids: SegmentIds, id_kind: str, state: Snapshot, folders: dict) -> Segment:
+    def _adopt(self, p, name: str, ids: SegmentIds, id_kind: str, state: Snapshot, folders: dict,
+               generation: int) -> Segment:
         """A prepared segment as a segment of the index, named `name` (under the writer lock)."""
         settings = state.manifest.settings
-        if isinstance(p, Segment):
-            return p.replace(name=name, ids=ids, record=SegmentRecord(name, p.n, p.tokens.n_tokens, {}, p.storage))
+        if isinstance(p, Segment):  # prepared in memory; written now if the index was saved meanwhile
+            seg = p.replace(name=name, ids=ids, record=SegmentRecord(name, p.n, p.tokens.n_tokens, {}, p.storage))
+            return seg if self._store.folder is None else self._store.write_segment(seg, generation)
         for role in ROLES:
             kind = kind_from_spec(role, p.storage[role], f"prepared segment of job {p.job}")
             if not (same_kind(kind, settings.kind(role)) or same_kind(kind, STAGING[role])):
@@ -639,6 +640,8 @@ class Index:
             if tuple(names[i:i + n]) != plan.names or \
                     any(k.needs_training and r not in current.codebooks for r, k in plan.kinds.items()):
                 return None
+            if out.documents and (out.files is None) != (self._store.folder is None):
+                return None  # written in memory, and the index was saved meanwhile: merge again later
             merged = ()
             if out.documents:
                 seg = self._adopt_merge(out, f"seg-{current.manifest.next_segment:06d}", job, current)
