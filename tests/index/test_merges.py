@@ -278,3 +278,22 @@ def test_a_killed_merge_leaves_the_last_committed_state(tmp_path, rng, small_fde
     assert os.listdir(path / "jobs") == []
     named = {r.file for _, r in Index.open(path)._manifest.records()}
     assert {n for n in os.listdir(path) if n.startswith(("seg-", ".tmp-"))} == named
+
+
+def test_merged_segments_get_their_graph(fast_folder, rng, small_fde):
+    from muvera_nano.index import GraphConfig
+
+    graph = GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype="f32")
+    kw = dict(dim=32, fde=small_fde, fde_dtype="float32")
+    idx = Index.create(fast_folder / "ix", backend="hnsw", graph=graph, merge_policy=SMALL, **kw)
+    exact = Index.create(None, merge="off", **kw)
+    docs = random_docs(rng, 300, lo=1, hi=10)
+    for s in range(0, 300, 20):
+        idx.add(token_vectors=docs[s:s + 20])
+    exact.add(token_vectors=docs)
+    reopened = Index.open(fast_folder / "ix", verify=True)
+    assert 1 < len(reopened._segments) < 15 and max(s.n for s in reopened._segments) > 20  # merged
+    assert all(s.graph is not None and len(s.graph) == s.n for s in reopened._segments)
+    qs = random_queries(rng, 3)
+    for got, want in zip(reopened.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera")):
+        assert len(set(got.ids) & set(want.ids)) >= 8  # the graphs find the exact scan's neighbours
