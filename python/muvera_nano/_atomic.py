@@ -29,9 +29,10 @@ def fsync_dir(folder: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
-def published(path: str | os.PathLike) -> Iterator[str]:
+def published(path: str | os.PathLike, *, sync_folder: bool = True) -> Iterator[str]:
     """Yields a temporary path beside `path` to write; on success fsyncs it, renames it to
-    `path` and fsyncs the folder; on failure removes it."""
+    `path` and fsyncs the folder (unless the file is moved elsewhere later, whose folder is then
+    fsynced: `sync_folder=False`); on failure removes it."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex}-{os.path.basename(path)}")
@@ -44,7 +45,8 @@ def published(path: str | os.PathLike) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(folder)
+    if sync_folder:
+        fsync_dir(folder)
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | Callable[[Any], None]) -> None:
@@ -85,16 +87,33 @@ def canonical_json(data: Any) -> bytes:
 
 
 def write_json(path: str | os.PathLike, fmt: str, version: int, body: dict) -> None:
-    """Writes ``{"format": fmt, "format_version": version, **body}`` atomically."""
+    """Writes ``{"format": fmt, "format_version": version, **body}`` atomically: a key per line,
+    and an item per line in lists (an index manifest's segments), each encoded by json's C encoder
+    (indent= would take its pure-Python one, a few ms per manifest)."""
     data = {"format": fmt, "format_version": version, **body}
-    write_atomic(path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_atomic(path, _readable(data).encode("utf-8"))
 
 
-def read_json(path: str | os.PathLike, fmt: str, version: int, error: type[Exception], *,
+def _readable(data: dict) -> str:
+    def enc(v):
+        return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+    lines = []
+    for key in sorted(data):
+        v = data[key]
+        if isinstance(v, list) and v:
+            items = ",\n  ".join(enc(x) for x in v)
+            lines.append(f" {enc(key)}: [\n  {items}\n ]")
+        else:
+            lines.append(f" {enc(key)}: {enc(v)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def read_json(path: str | os.PathLike, fmt: str, version: int | tuple[int, ...], error: type[Exception], *,
               what: str, upgrade: str) -> dict:
-    """The JSON object at `path`, checked to be a `fmt` file of `version`; anything else raises
-    `error` naming the file. `what` names the kind of file in messages ("index manifest"),
-    `upgrade` says what to do with a file of another version."""
+    """The JSON object at `path`, checked to be a `fmt` file of `version` (or one of several);
+    anything else raises `error` naming the file. `what` names the kind of file in messages
+    ("index manifest"), `upgrade` says what to do with a file of another version."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"missing file {path}")
     try:
@@ -106,6 +125,8 @@ def read_json(path: str | os.PathLike, fmt: str, version: int, error: type[Excep
         found = data.get("format") if isinstance(data, dict) else None
         raise error(f"{path}: not a muvera-nano {what} (format {found!r}, expected {fmt!r})")
     found = data.get("format_version", data.get("version"))  # "version": how index format 1 named it
-    if found != version:
-        raise error(f"{path}: {what} format version {found!r}; this muvera-nano reads version {version}: {upgrade}")
+    versions = version if isinstance(version, tuple) else (version,)
+    if found not in versions:
+        raise error(f"{path}: {what} format version {found!r}; this muvera-nano reads version "
+                    f"{' and '.join(map(str, versions))}: {upgrade}")
     return data

@@ -65,7 +65,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, beir, model_dir, capsys, monk
 
 
 def test_every_command_has_help_with_examples():
-    for cmd in ("demo", "export", "index", "search", "eval", "info", "bench"):
+    for cmd in ("demo", "export", "index", "search", "remove", "compact", "eval", "info", "bench"):
         out = subprocess.run([sys.executable, "-m", "muvera_nano.cli", cmd, "--help"], capture_output=True, text=True)
         assert out.returncode == 0 and "examples:" in out.stdout, cmd
 

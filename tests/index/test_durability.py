@@ -78,11 +78,11 @@ def test_foreign_files_are_refused(built, tmp_path):
         Index.open(other)
     # format 1 (before the manifest checksum) named its version "version"
     (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "version": 1}))
-    with pytest.raises(IndexFormatError, match="index manifest format version 1; this muvera-nano reads version 2: "
+    with pytest.raises(IndexFormatError, match="index manifest format version 1; this muvera-nano reads version 2 and 3: "
                                                "rebuild it from its documents"):
         Index.open(other)
     (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": 99}))
-    with pytest.raises(IndexFormatError, match="format version 99; this muvera-nano reads version 2"):
+    with pytest.raises(IndexFormatError, match="format version 99; this muvera-nano reads version 2 and 3"):
         Index.open(other)
     with pytest.raises(FileNotFoundError, match="no such index folder"):
         Index.open(tmp_path / "missing")

@@ -1,5 +1,7 @@
 """Index end to end with token vectors: modes, persistence, ids, removal, compaction."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -125,7 +127,8 @@ def test_remove_and_compact(tmp_path, rng, docs, small_fde):
         np.testing.assert_array_equal(x.scores, y.scores)
     assert len(idx) == len(docs) - 2
     names = sorted(p.name for p in (tmp_path / "ix").iterdir())
-    assert all(n.startswith(("seg-000002", "manifest", ".lock")) for n in names), names
+    assert all(n.startswith(("seg-000002", "manifest", ".lock", "jobs")) for n in names), names
+    assert not os.listdir(tmp_path / "ix" / "jobs")  # no work left in progress
 
 
 def test_search_arguments(rng, docs, small_fde):

@@ -79,3 +79,25 @@ def test_info_counts_every_file_and_names_the_backend(backend, tmp_path, rng, sm
     out = capsys.readouterr().out
     assert f"backend     {backend} (" in out
     assert f"disk        {folder_bytes(path) / 1e6:.1f} MB" in out
+
+
+def test_a_format_2_manifest_is_read_as_segments_in_the_index_kinds(built, rng):
+    # what muvera-nano wrote before segments named their storage kinds
+    from muvera_nano.index.manifest import _checksum
+
+    q = random_queries(np.random.default_rng(0), 1)[0]
+    want = Index.open(built).search(q, k=5)
+    m = json.loads((built / "manifest.json").read_text())
+    for key in ("checksum", "format", "format_version"):
+        m.pop(key)
+    for seg in m["segments"]:
+        seg.pop("storage")
+    m["files"] = m.pop("codebooks")
+    (built / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": 2, **m,
+                                                     "checksum": _checksum(m, 2)}))
+    idx = Index.open(built, verify=True)
+    got = idx.search(q, k=5)
+    assert got.ids == want.ids and len(idx) == 59
+    idx.add(token_vectors=random_docs(rng, 2))  # and a commit writes format 3
+    assert json.loads((built / "manifest.json").read_text())["format_version"] == 3
+    assert len(Index.open(built, verify=True)) == 61

@@ -72,3 +72,15 @@ def _record(path, n, row, text_field, id_field, title_field):
     if id_field is not None and id_field not in row:
         raise CommandError(f"{path}: record {n} has no {id_field!r} field")
     return doc_id, text
+
+
+def count_records(path: str, fmt: str) -> int | None:
+    """How many records a file holds (for a progress bar's ETA; None for stdin). A quick count:
+    lines that are not blank (plain text and JSON lines), rows after the header (CSV/TSV)."""
+    if path == "-" or not os.path.isfile(path):
+        return None
+    fmt = detect_format(path, fmt)
+    with open(path, encoding="utf-8", newline="", errors="replace") as f:
+        if fmt in ("txt", "jsonl"):
+            return sum(1 for line in f if line.strip())
+        return max(0, sum(1 for _ in csv.reader(f, delimiter="," if fmt == "csv" else "\t")) - 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import positive_int
+
 EXAMPLES = """examples:
   muvera-nano bench
   muvera-nano bench --docs 10000 --threads 1
@@ -17,9 +19,9 @@ def register(subparsers) -> None:
                                           "rate as the ceiling. bench/ in the source tree compares with other "
                                           "libraries.", epilog=EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--docs", type=int, default=2000)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--docs", type=positive_int, default=2000, help="documents in the corpus (default 2000)")
+    p.add_argument("--threads", type=positive_int, default=None)
+    p.add_argument("--repeats", type=positive_int, default=5)
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from . import positive_int
+
 DEFAULT_MODEL = "neuml/colbert-muvera-nano"
 QUESTIONS = [
     "how do I leave a loop early?",
@@ -27,8 +29,8 @@ def register(subparsers) -> None:
                                           "the kernel microbenchmarks instead.",
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model folder, checkpoint folder or hub id (default {DEFAULT_MODEL})")
-    p.add_argument("--k", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--k", type=positive_int, default=3)
+    p.add_argument("--threads", type=positive_int, default=None)
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from ..index import BACKENDS, MODES
-from ..index.storage import FDE_DTYPES, TOKEN_DTYPES
+from ..index.storage import FDE, TOKENS, kind_names
+from . import positive_int
 
 EXAMPLES = """examples:
   muvera-nano eval ./scifact --model ./nano-onnx
@@ -25,17 +26,17 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, help="exported model folder, PyLate checkpoint folder or hub id")
     p.add_argument("--split", default="test")
     p.add_argument("--modes", nargs="+", choices=MODES, default=["maxsim", "rerank", "muvera"])
-    p.add_argument("--k", type=int, default=100, help="results per query (MAP@k uses it)")
-    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+    p.add_argument("--k", type=positive_int, default=100, help="results per query (MAP@k uses it)")
+    p.add_argument("--candidates", dest="n_candidates", type=positive_int, default=100,
                    help="FDE candidates re-scored in rerank mode")
-    p.add_argument("--token-dtype", choices=TOKEN_DTYPES, default="float16")
-    p.add_argument("--fde-dtype", choices=FDE_DTYPES, default="float16")
+    p.add_argument("--token-dtype", choices=kind_names(TOKENS), default="float16")
+    p.add_argument("--fde-dtype", choices=kind_names(FDE), default="float16")
     p.add_argument("--backend", choices=BACKENDS, default="exact")
     p.add_argument("--index-dir", help="keep the index in this folder (default: in memory)")
     p.add_argument("--ignore-identical-ids", action="store_true",
                    help="drop results whose id equals the query id (BEIR's convention for some datasets)")
     p.add_argument("--json", help="also write the report as JSON here")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=positive_int, default=None)
     p.set_defaults(func=run)
 
 

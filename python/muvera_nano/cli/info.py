@@ -40,7 +40,7 @@ def run(args) -> int:
     print(f"index       {info['path']}")
     print(f"documents   {info['documents']} live ({info['deleted']} removed, {info['segments']} segments, "
           f"{info['tokens']} token vectors)")
-    print(f"tokens      dim {info['dim']}, stored as {info['token_dtype']}")
+    print(f"tokens      dim {info['dim']}, stored as {info['token_dtype']}")  # the target kinds
     print(f"FDE         {info['fde_dim']} values ({fde['preset']}: R={fde['repetitions']}, k={fde['simhash_bits']}, "
           f"p={fde['projection_dimension']}, fill={fde['fill_empty']}, seed={fde['seed']}), stored as {info['fde_dtype']}")
     if graph is None:
@@ -48,6 +48,12 @@ def run(args) -> int:
     else:
         print(f"backend     hnsw (a usearch graph per segment: connectivity {graph['connectivity']}, expansion "
               f"{graph['expansion_add']}/{graph['expansion_search']}, {graph['dtype']})")
+    if len(info["storage"]) > 1 or info["codebooks"]:  # segments in several kinds (staged, trained)
+        for i, row in enumerate(info["storage"]):
+            print(f"{'storage' if i == 0 else '':<12}{row['segments']} segments ({row['documents']} documents): tokens "
+                  f"{row['tokens']}, FDE rows {row['fde']}")
+        for role, book in info["codebooks"].items():
+            print(f"codebooks   {role}: {book['kind']['kind']}, trained on {book['documents']} documents")
     print(f"ids         {info['id_kind'] or '-'}")
     if enc is None:
         print("encoder     - (built from token vectors)")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
 
 from ..index import MODES
-from . import CommandError
+from . import CommandError, positive_int
 from ._inputs import FORMATS
+
+BATCH = 64  # queries encoded at a time
 
 EXAMPLES = """examples:
   muvera-nano search ./my-index "how do I sort a list in place?"
@@ -30,13 +33,13 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, default="auto")
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default=None)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=positive_int, default=10)
     p.add_argument("--mode", choices=MODES, default="rerank")
-    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+    p.add_argument("--candidates", dest="n_candidates", type=positive_int, default=100,
                    help="FDE candidates re-scored in rerank mode")
     p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
                                    "was built with, found beside the index or where it was)")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=positive_int, default=None)
     p.set_defaults(func=run)
 
 
@@ -49,21 +52,27 @@ def run(args) -> int:
         raise CommandError("give either a QUERY or --queries FILE")
     encoder = load(args.model, threads=args.threads) if args.model else None
     idx = Index.open(args.index, encoder=encoder)
+    if encoder is None and idx.info()["encoder"] is None:
+        raise CommandError(f"{args.index} was built from token vectors, without a model: pass the model that made "
+                           "them with --model")
     if args.query is not None:
-        items = [(None, args.query)]
+        items = iter([(None, args.query)])
     else:
-        items = list(read_records(args.queries, args.format, text_field=args.text_field, id_field=args.id_field,
-                                  title_field=None))
-    texts = [t for _, t in items]
-    queries = idx.encode_queries(texts)
+        items = read_records(args.queries, args.format, text_field=args.text_field, id_field=args.id_field,
+                             title_field=None)
     out = sys.stdout
-    for i, (qid, text) in enumerate(items):
-        t = time.perf_counter()
-        res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates, threads=args.threads)
-        ms = 1000 * (time.perf_counter() - t)
-        row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
-               "ms": round(ms, 3)}
-        if args.queries is not None:
-            row = {"id": qid, **row}
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # a batch of queries at a time: encoded together, written as soon as searched (bounded memory)
+    while batch := list(itertools.islice(items, BATCH)):
+        queries = idx.encode_queries([t for _, t in batch])
+        for i, (qid, text) in enumerate(batch):
+            t = time.perf_counter()
+            res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates,
+                             threads=args.threads)
+            ms = 1000 * (time.perf_counter() - t)
+            row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
+                   "ms": round(ms, 3)}
+            if args.queries is not None:
+                row = {"id": qid, **row}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
     return 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._atomic import HashingWriter, published, sha256_file, write_atomic
+from .._atomic import HashingWriter, published, sha256_file
 
 
 class IndexFormatError(ValueError):
@@ -41,25 +41,66 @@ class FileRecord:
             raise IndexFormatError(f"a file record in the manifest is malformed ({e!r}: {d!r})") from None
 
 
-def save_array(folder: str, name: str, array: np.ndarray) -> FileRecord:
-    """Writes `array` as folder/name (.npy) atomically and returns its record."""
-    array = np.ascontiguousarray(array)
-    sums = {}
+class NpyWriter:
+    """Writes one .npy array whose dtype and shape are known before its rows are: the header
+    first, then rows appended in order in pieces of any size, hashed as they pass. ``close()``
+    checks every row arrived, fsyncs and publishes the file atomically and returns its record;
+    leaving the ``with`` block by an exception removes the temporary file instead. Memory stays
+    that of the largest piece, whatever the array's size."""
 
-    def write(f):
-        w = HashingWriter(f)
-        np.lib.format.write_array(w, array, allow_pickle=False)
-        sums.update(sha256=w.sha256.hexdigest(), bytes=w.bytes)
+    def __init__(self, folder: str, name: str, dtype, shape: tuple[int, ...], *, sync_folder: bool = True):
+        self.name, self.dtype, self.shape = name, np.dtype(dtype), tuple(int(x) for x in shape)
+        self._rows = 0
+        self._publish = published(os.path.join(folder, name), sync_folder=sync_folder)
+        self._file = open(self._publish.__enter__(), "wb")
+        self._w = HashingWriter(self._file)
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
+        np.lib.format.write_array_header_1_0(self._w, header)
 
-    write_atomic(os.path.join(folder, name), write)
-    return FileRecord(name, sums["bytes"], sums["sha256"], array.dtype.str, tuple(array.shape))
+    def write(self, rows: np.ndarray) -> None:
+        """Appends rows (an array of this dtype whose shape past the first axis is the array's)."""
+        if not isinstance(rows, np.ndarray) or rows.dtype != self.dtype or rows.shape[1:] != self.shape[1:]:
+            got = f"{rows.dtype} {rows.shape}" if isinstance(rows, np.ndarray) else type(rows).__name__
+            raise ValueError(f"{self.name}: rows of {self.dtype} (*, {self.shape[1:]}) expected, got {got}")
+        if self._rows + rows.shape[0] > self.shape[0]:
+            raise ValueError(f"{self.name}: more than the {self.shape[0]} rows announced")
+        self._w.write(np.ascontiguousarray(rows).reshape(-1).view(np.uint8))
+        self._rows += rows.shape[0]
+
+    def close(self) -> FileRecord:
+        if self._rows != self.shape[0]:
+            raise ValueError(f"{self.name}: {self._rows} rows written, {self.shape[0]} announced")
+        self._file.close()
+        self._publish.__exit__(None, None, None)
+        return FileRecord(self.name, self._w.bytes, self._w.sha256.hexdigest(), self.dtype.str, self.shape)
+
+    def abort(self) -> None:
+        """Removes the temporary file (nothing is published)."""
+        self._file.close()
+        error = RuntimeError("aborted")
+        self._publish.__exit__(RuntimeError, error, None)  # published()'s clean-up; returns without raising
+
+    def __enter__(self) -> "NpyWriter":
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is not None:
+            self.abort()
 
 
-def save_file(folder: str, name: str, write_to) -> FileRecord:
+def save_array(folder: str, name: str, array: np.ndarray, *, sync_folder: bool = True) -> FileRecord:
+    """Writes `array` as folder/name (.npy) atomically and returns its record. sync_folder:
+    False for files written in a job, moved into the index folder (and that fsynced) later."""
+    with NpyWriter(folder, name, array.dtype, array.shape, sync_folder=sync_folder) as w:
+        w.write(array)
+        return w.close()
+
+
+def save_file(folder: str, name: str, write_to, *, sync_folder: bool = True) -> FileRecord:
     """Publishes folder/name written by `write_to(temporary path)` (for files a library writes
     itself, such as a usearch graph) and returns its record."""
     path = os.path.join(folder, name)
-    with published(path) as tmp:
+    with published(path, sync_folder=sync_folder) as tmp:
         write_to(tmp)
         record = FileRecord(name, os.path.getsize(tmp), sha256_file(tmp))
     return record
@@ -79,11 +120,9 @@ def check_file(folder: str, record: FileRecord, *, verify: bool) -> str:
     return path
 
 
-def load_array(folder: str, record: FileRecord, *, verify: bool) -> np.ndarray:
-    """Memory-maps a recorded .npy, refusing anything that does not match its record: missing,
-    truncated or extended, a foreign header, another dtype or shape, or (when `verify`) other
-    bytes than were written."""
-    path = check_file(folder, record, verify=verify)
+def _data_offset(path: str, record: FileRecord) -> int:
+    """Where a recorded .npy's data starts, after checking its header against the record (so the
+    data can be mapped or read as the record's dtype and shape)."""
     with open(path, "rb") as f:
         try:
             version = np.lib.format.read_magic(f)
@@ -91,7 +130,58 @@ def load_array(folder: str, record: FileRecord, *, verify: bool) -> np.ndarray:
             shape, fortran, dtype = read_header(f)
         except ValueError as e:
             raise IndexFormatError(f"{path}: not a .npy array file ({e})") from None
-    if fortran or dtype.str != record.dtype or tuple(shape) != record.shape:
-        raise IndexFormatError(f"{path}: holds {dtype.str} {tuple(shape)}, the manifest says "
-                               f"{record.dtype} {record.shape}")
-    return np.load(path, mmap_mode="r", allow_pickle=False) if record.bytes else np.load(path, allow_pickle=False)
+        if fortran or dtype.str != record.dtype or tuple(shape) != record.shape:
+            raise IndexFormatError(f"{path}: holds {dtype.str} {tuple(shape)}, the manifest says "
+                                   f"{record.dtype} {record.shape}")
+        return f.tell()
+
+
+def load_array(folder: str, record: FileRecord, *, verify: bool) -> np.ndarray:
+    """Memory-maps a recorded .npy, refusing anything that does not match its record: missing,
+    truncated or extended, a foreign header, another dtype or shape, or (when `verify`) other
+    bytes than were written."""
+    path = check_file(folder, record, verify=verify)
+    offset = _data_offset(path, record)
+    if not np.prod(record.shape, dtype=np.int64):
+        return np.zeros(record.shape, np.dtype(record.dtype))  # nothing to map
+    return np.memmap(path, dtype=np.dtype(record.dtype), mode="r", offset=offset, shape=record.shape)
+
+
+class FileArray:
+    """A recorded .npy array read with explicit reads instead of a memory map: an index gives a
+    scalar, a slice (step 1) a new in-memory array. Reading a large file a slice at a time keeps
+    a process's memory (its resident set, which counts the mapped pages it touched) bounded by
+    the slice; merges read their sources this way."""
+
+    def __init__(self, folder: str, record: FileRecord):
+        self.path = check_file(folder, record, verify=False)
+        self._offset = _data_offset(self.path, record)
+        self.dtype = np.dtype(record.dtype)
+        self.shape = record.shape
+        self._row_bytes = self.dtype.itemsize * int(np.prod(self.shape[1:], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= i < len(self):
+                raise IndexError(f"{i} out of range for {len(self)} rows of {self.path}")
+            return self._read(i, i + 1)[0]
+        if isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(len(self))
+            return self._read(start, max(start, stop))
+        raise TypeError(f"FileArray takes an int or a slice with step 1, got {key!r}")
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        n = (stop - start) * self._row_bytes
+        buf = bytearray(n)
+        with open(self.path, "rb", buffering=0) as f:
+            view, done = memoryview(buf), 0
+            while done < n:  # a read may return less than asked
+                got = os.preadv(f.fileno(), [view[done:]], self._offset + start * self._row_bytes + done)
+                if got == 0:
+                    raise IndexFormatError(f"{self.path}: ends before its recorded shape {self.shape}")
+                done += got
+        return np.frombuffer(buf, dtype=self.dtype).reshape((stop - start, *self.shape[1:]))

@@ -76,9 +76,9 @@ def build_graph(fde, cfg: GraphConfig, threads: int | None):
     return g
 
 
-def save_graph(folder: str, name: str, graph) -> FileRecord:
+def save_graph(folder: str, name: str, graph, *, sync_folder: bool = True) -> FileRecord:
     """Writes the graph atomically as folder/name; returns its record."""
-    return save_file(folder, name, graph.save)
+    return save_file(folder, name, graph.save, sync_folder=sync_folder)
 
 
 def open_graph(folder: str, record: FileRecord, n: int, ndim: int, cfg: GraphConfig, verify: bool):

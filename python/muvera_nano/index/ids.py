@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import layout as L
+
 INT, STR = "int", "str"
 
 
@@ -39,9 +41,11 @@ def encode_ids(ids: Sequence[Any], kind: str) -> dict[str, np.ndarray]:
     return {"id_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "id_offsets": offsets}
 
 
-def id_parts(kind: str) -> tuple[str, ...]:
+def id_layout(kind: str) -> L.Layout:
     """The arrays a segment stores its ids in."""
-    return ("ids",) if kind == INT else ("id_bytes", "id_offsets")
+    if kind == INT:
+        return {"ids": L.Part(L.ITEM, np.int64)}
+    return {"id_bytes": L.Part(L.ROWS, np.uint8, (), "id_offsets"), "id_offsets": L.Part(L.OFFSETS, np.int64)}
 
 
 class SegmentIds:
@@ -97,29 +101,31 @@ def new_ids(ids: Sequence[Any] | None, n: int, kind: str | None, next_int_id: in
 
 
 class IdMap:
-    """id -> (segment position, row) of every live document: built when something needs it
-    (adding checks for clashes, removing locates) and kept up to date by the index's changes."""
+    """id -> (segment name, row) of every live document: built when something needs it (adding
+    checks for clashes, removing locates) and kept up to date by the index's changes, merges
+    included (names survive other segments coming and going)."""
 
     def __init__(self, segments):
         self._where = {}
-        for s, seg in enumerate(segments):
-            rows = seg.live_rows
-            self._where.update(zip(seg.ids.get(rows), ((s, int(r)) for r in rows)))
+        for seg in segments:
+            self.place(seg.name, seg.ids.get(seg.live_rows), seg.live_rows)
 
     def __contains__(self, i) -> bool:
         return i in self._where
 
-    def add(self, segment: int, ids: Sequence[Any]) -> None:
-        self._where.update((i, (segment, r)) for r, i in enumerate(ids))
+    def place(self, name: str, ids: Sequence[Any], rows) -> None:
+        """Records where these ids now are (a new segment, or a merged one)."""
+        self._where.update(zip(ids, ((name, int(r)) for r in rows)))
 
     def discard(self, ids: Sequence[Any]) -> None:
         for i in ids:
             self._where.pop(i, None)
 
-    def locate(self, ids: Sequence[Any]) -> list[tuple[int, int]]:
-        """Sorted (segment position, row) of `ids`; KeyError naming the unknown ones."""
+    def locate(self, ids: Sequence[Any], segments) -> list[tuple[int, int]]:
+        """Sorted (segment position, row) of `ids` among `segments`; KeyError naming the unknown ones."""
         missing = [i for i in ids if i not in self._where]
         if missing:
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise KeyError(f"not in the index: {missing[:5]!r}{more}")
-        return sorted({self._where[i] for i in ids})
+        position = {seg.name: s for s, seg in enumerate(segments)}
+        return sorted({(position[self._where[i][0]], self._where[i][1]) for i in ids})

@@ -1,6 +1,7 @@
 """The settings an index's results depend on, fixed when it is created: token dimension, FDE
-configuration (with its seed), how tokens and FDE rows are stored, the candidate backend, and
-the identity of the encoder its vectors came from. The manifest checksums them with the rest."""
+configuration (with its seed), the storage kinds its tokens and FDE rows end up in (each segment
+records the kinds it is stored in; see kinds.py), the candidate backend, and the identity of the
+encoder its vectors came from. The manifest checksums them with the rest."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from typing import Any
 from ..fde import FDEConfig
 from .files import IndexFormatError
 from .graph import BACKENDS, GraphConfig, _usearch
-from .storage import FDE_DTYPES, TOKEN_DTYPES, DenseFdeKind, DenseTokenKind, fde_kind, token_kind
+from .storage import FDE, TOKENS, StorageKind, as_kind, check_kind_layout, kind_from_spec
 
 
 @dataclass(frozen=True)
 class IndexSettings:
     dim: int
     fde: FDEConfig
-    tokens: DenseTokenKind
-    fde_rows: DenseFdeKind
+    tokens: StorageKind  # the target kinds: new documents end up in them
+    fde_rows: StorageKind
     graph: GraphConfig | None  # None: the exact backend
     encoder: dict[str, Any] | None  # muvera_nano.model.ModelIdentity.to_dict(), when built from texts
 
@@ -28,10 +29,8 @@ class IndexSettings:
         """Checks Index.create's arguments (ValueError/TypeError naming the argument)."""
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive int, got {dim!r}")
-        if token_dtype not in TOKEN_DTYPES:
-            raise ValueError(f"token_dtype must be one of {TOKEN_DTYPES}, got {token_dtype!r}")
-        if fde_dtype not in FDE_DTYPES:
-            raise ValueError(f"fde_dtype must be one of {FDE_DTYPES}, got {fde_dtype!r}")
+        tokens = as_kind(TOKENS, token_dtype, "token_dtype")
+        fde_rows = as_kind(FDE, fde_dtype, "fde_dtype")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if graph is not None and backend != "hnsw":
@@ -46,7 +45,16 @@ class IndexSettings:
             raise TypeError(f"fde must be a muvera_nano.fde.FDEConfig, got {type(fde).__name__}")
         if fde.dimension != dim:
             raise ValueError(f"the FDE config is for {fde.dimension}-dimensional tokens, the index for {dim}")
-        return cls(dim, fde, DenseTokenKind(token_dtype), DenseFdeKind(fde_dtype), graph, encoder)
+        check_kind_layout(tokens, dim)
+        check_kind_layout(fde_rows, fde.output_dim)
+        return cls(dim, fde, tokens, fde_rows, graph, encoder)
+
+    def kind(self, role: str) -> StorageKind:
+        return self.tokens if role == TOKENS else self.fde_rows
+
+    def width(self, role: str) -> int:
+        """The row width of a role's input: the token dimension or the FDE width."""
+        return self.dim if role == TOKENS else self.fde.output_dim
 
     @property
     def backend(self) -> str:
@@ -68,7 +76,8 @@ class IndexSettings:
             dim = d["dim"]
             if not isinstance(dim, int) or fde.dimension != dim:
                 raise IndexFormatError(f"{where}: dim {dim!r} and an FDE config for {fde.dimension} dimensions")
-            return cls(dim, fde, token_kind(d["token_storage"]), fde_kind(d["fde_storage"]), graph, d["encoder"])
+            return cls(dim, fde, kind_from_spec(TOKENS, d["token_storage"], where),
+                       kind_from_spec(FDE, d["fde_storage"], where), graph, d["encoder"])
         except IndexFormatError:
             raise
         except KeyError as e:
