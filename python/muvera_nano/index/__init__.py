@@ -11,8 +11,9 @@ from .jobs import Job
 from .kinds import StorageKind, register_kind
 from .policy import TieredMergePolicy
 from .search import MODES, SearchResult
+from .segment import SegmentInfo
 from .stream import BuildProgress, IndexBuildError
 
 __all__ = ["BACKENDS", "BuildProgress", "GraphConfig", "Index", "IndexBuildError", "IndexFormatError", "Job",
-           "MERGE_MODES", "MODES", "PreparedSegment", "SearchResult", "StorageKind", "TieredMergePolicy",
-           "register_kind"]
+           "MERGE_MODES", "MODES", "PreparedSegment", "SearchResult", "SegmentInfo", "StorageKind",
+           "TieredMergePolicy", "register_kind"]

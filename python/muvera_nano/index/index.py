@@ -36,7 +36,7 @@ from .jobs import Job, live_job_folder
 from .manifest import MANIFEST, CodebookRecord, Manifest, SegmentRecord
 from .policy import SegmentStats, TieredMergePolicy
 from .search import MODES, SearchResult
-from .segment import Segment, open_segment
+from .segment import Segment, SegmentInfo, open_segment
 from .settings import IndexSettings
 from .storage import FDE, ROLES, STAGING, TOKENS, kind_from_spec, same_kind
 from .vectors import as_ragged
@@ -408,12 +408,14 @@ class Index:
 
     # ------------------------------------------------------------------ search
     def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               threads: int | None = None):
+               threads: int | None = None, segments: Iterable[str] | None = None):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, a list of 2-D arrays or a 3-D array).
 
         mode: 'rerank' (the FDE's top `n_candidates` re-scored with exact MaxSim; at least k),
         'maxsim' (exact MaxSim over every document) or 'muvera' (FDE dot product only).
+        segments: names of segments (see :meth:`segments`) to search as if the index held only
+        those, in index order (how a shard of a sharded search answers); None: all.
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
         if mode not in MODES:
@@ -423,12 +425,31 @@ class Index:
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
             if v < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        segments = self._segments if segments is None else self._named_segments(segments)
         single, q = self._queries(queries)
-        segments = self._segments
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
         hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads)
         results = [SearchResult(_search.ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
+
+    def segments(self) -> list[SegmentInfo]:
+        """The committed segments in index order (name, documents stored, live documents)."""
+        return [SegmentInfo(s.name, s.n, s.n_live) for s in self._segments]
+
+    def _named_segments(self, names: Iterable[str]) -> list[Segment]:
+        try:
+            names = None if isinstance(names, str) else list(names)
+        except TypeError:
+            names = None
+        if names is None or not all(isinstance(n, str) for n in names):
+            raise TypeError("segments must be a list of segment names (strings), as Index.segments() gives them")
+        state = self._state
+        unknown = sorted(set(names) - {s.name for s in state.segments})
+        if unknown:
+            raise ValueError(f"segments {unknown} are not in this index (generation {state.manifest.generation}); "
+                             "Index.segments() lists those it has")
+        wanted = set(names)
+        return [s for s in state.segments if s.name in wanted]
 
     def encode_queries(self, texts: Sequence[str]) -> Ragged:
         """Query token vectors from the encoder (what search does with strings)."""
