@@ -23,15 +23,15 @@ std::string describe(py::handle obj);
 py::array require_ndarray(py::handle obj, const char* name, const char* expected);
 
 // A 2-D float32 matrix whose rows are contiguous (any non-negative row stride).
-MatrixView float32_matrix(const py::array& a, const char* name);
+RowMatrix float32_matrix(const py::array& a, const char* name);
 
 // A 2-D float32 matrix (one item) or a 3-D batch (items, rows, dim) viewed as matrices.
 // `single` tells which was given.
-std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single);
+std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool& single);
 
 // A 2-D matrix of the given element type (float32, float16, bfloat16 as ml_dtypes or
 // uint16 bits, int8) with contiguous rows.
-MatrixView typed_matrix(py::handle obj, DType dtype, const char* name);
+RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name);
 
 // For int8: the float32 scale per row (1-D, `rows` entries; *stride set in bytes). For
 // other types scales must be None and nullptr is returned.

@@ -78,8 +78,8 @@ py::array encode(const PyFdePlan& p, py::handle tokens, py::handle offsets, int 
   RaggedView items = ragged_view(tokens, offsets, py::none(), DType::f32, "items");
   validate_ragged(items, "items");
   const int64_t dim = fde_output_dim(*p.plan);
-  if (items.dim != fde_input_dim(*p.plan))
-    throw py::value_error("items.tokens has dimension " + std::to_string(items.dim) +
+  if (items.tokens.cols != fde_input_dim(*p.plan))
+    throw py::value_error("items.tokens has dimension " + std::to_string(items.tokens.cols) +
                           " but the FDE configuration has dimension " + std::to_string(fde_input_dim(*p.plan)));
   if (kind == 0 && fill) throw py::value_error("fill_empty applies to documents only, not to queries");
 
@@ -105,8 +105,8 @@ py::array encode(const PyFdePlan& p, py::handle tokens, py::handle offsets, int 
     row_stride = out.strides(0) / 4;
     const size_t out_bytes = items.count ? static_cast<size_t>((items.count - 1) * out.strides(0) + dim * 4) : 0;
     const size_t tok_bytes =
-        items.n_tokens ? static_cast<size_t>((items.n_tokens - 1) * items.row_stride + items.dim * 4) : 0;
-    if (overlaps(out.data(), out_bytes, items.tokens, tok_bytes) ||
+        items.tokens.rows ? static_cast<size_t>((items.tokens.rows - 1) * items.tokens.row_stride + items.tokens.cols * 4) : 0;
+    if (overlaps(out.data(), out_bytes, items.tokens.data, tok_bytes) ||
         overlaps(out.data(), out_bytes, items.offsets, static_cast<size_t>((items.count + 1) * items.offset_stride)))
       throw py::value_error("out must not share memory with the input tokens or offsets");
   }

@@ -20,7 +20,7 @@ DType dtype_arg(int code) {
 
 // Queries as given: one 2-D array, a 3-D batch, or ragged (tokens + offsets).
 struct Queries {
-  std::vector<MatrixView> views;
+  std::vector<RowMatrix> views;
   int64_t dim = 0;
   bool single = false;
 };
@@ -30,12 +30,9 @@ Queries parse_queries(py::handle queries, py::handle query_offsets, const char* 
   if (!query_offsets.is_none()) {
     RaggedView r = ragged_view(queries, query_offsets, py::none(), DType::f32, name);
     validate_ragged(r, name);
-    q.dim = r.dim;
+    q.dim = r.tokens.cols;
     q.views.resize(static_cast<size_t>(r.count));
-    for (int64_t i = 0; i < r.count; ++i) {
-      const int64_t a = r.offset(i);
-      q.views[i] = MatrixView{r.row(a), r.offset(i + 1) - a, r.dim, r.row_stride};
-    }
+    for (int64_t i = 0; i < r.count; ++i) q.views[i] = r.item(i);
     return q;
   }
   py::array a = require_ndarray(queries, name, "a float32 numpy array (rows, dim) or (queries, rows, dim)");
@@ -49,9 +46,9 @@ RaggedView docs_view(py::handle tokens, py::handle offsets, py::handle scales, i
 }
 
 void check_dims(const Queries& q, const RaggedView& docs, const char* name) {
-  if (q.dim != docs.dim)
+  if (q.dim != docs.tokens.cols)
     throw py::value_error(std::string(name) + " has dimension " + std::to_string(q.dim) + " but docs have dimension " +
-                          std::to_string(docs.dim));
+                          std::to_string(docs.tokens.cols));
 }
 
 py::array maxsim(py::handle queries, py::handle query_offsets, py::handle tokens, py::handle offsets,
@@ -123,7 +120,7 @@ void check_ragged(py::handle tokens, py::handle offsets, py::handle scales, int 
 py::tuple quantize(py::handle rows_obj, py::handle threads) {
   const int n_threads = threads_arg(threads);
   py::array rows = require_ndarray(rows_obj, "rows", "a 2-D float32 numpy array");
-  MatrixView m = float32_matrix(rows, "rows");
+  RowMatrix m = float32_matrix(rows, "rows");
   py::array_t<int8_t> q({m.rows, m.cols});
   py::array_t<float> scales({m.rows});
   int8_t* qd = q.mutable_data();
@@ -137,7 +134,7 @@ py::tuple quantize(py::handle rows_obj, py::handle threads) {
 
 py::array convert(py::handle rows_obj, int to, py::handle threads) {
   const int n_threads = threads_arg(threads);
-  MatrixView m = float32_matrix(require_ndarray(rows_obj, "rows", "a 2-D float32 numpy array"), "rows");
+  RowMatrix m = float32_matrix(require_ndarray(rows_obj, "rows", "a 2-D float32 numpy array"), "rows");
   const DType t = dtype_arg(to);
   if (t != DType::f16 && t != DType::bf16) throw py::value_error("rows convert to float16 or bfloat16 only");
   py::array_t<uint16_t> out({m.rows, m.cols});

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "arrays.h"
@@ -12,7 +13,7 @@ namespace muvera_nano::bindings {
 namespace {
 
 struct Queries {
-  MatrixView view;
+  RowMatrix view;
   bool single = false;
 };
 
@@ -30,20 +31,14 @@ Queries parse_queries(py::handle obj) {
   return q;
 }
 
-RowStore parse_rows(py::handle rows_obj, py::handle scales_obj, int dtype) {
+RowMatrix parse_rows(py::handle rows_obj, py::handle scales_obj, int dtype) {
   if (dtype < 0 || dtype > 3) throw py::value_error("unknown row dtype code " + std::to_string(dtype));
-  RowStore s;
-  s.dtype = static_cast<DType>(dtype);
-  MatrixView m = typed_matrix(rows_obj, s.dtype, "rows");
-  s.data = m.data;
-  s.rows = m.rows;
-  s.cols = m.cols;
-  s.row_stride = m.row_stride;
+  RowMatrix s = typed_matrix(rows_obj, static_cast<DType>(dtype), "rows");
   s.scales = row_scales(scales_obj, s.dtype, s.rows, "scales", &s.scale_stride);
   return s;
 }
 
-void check_dims(const Queries& q, const RowStore& rows) {
+void check_dims(const Queries& q, const RowMatrix& rows) {
   if (q.view.cols != rows.cols)
     throw py::value_error("queries have dimension " + std::to_string(q.view.cols) + " but rows have dimension " +
                           std::to_string(rows.cols));
@@ -52,7 +47,7 @@ void check_dims(const Queries& q, const RowStore& rows) {
 py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  RowMatrix rows = parse_rows(rows_obj, scales, dtype);
   check_dims(q, rows);
   py::array_t<float> out = q.single ? py::array_t<float>({rows.rows}) : py::array_t<float>({q.view.rows, rows.rows});
   float* dst = out.mutable_data();
@@ -67,7 +62,7 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int d
                py::handle exclude, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  RowMatrix rows = parse_rows(rows_obj, scales, dtype);
   check_dims(q, rows);
   if (!py::isinstance<py::int_>(k_obj) || py::isinstance<py::bool_>(k_obj))
     throw py::type_error("k must be an int, got " + describe(k_obj));
@@ -85,13 +80,15 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int d
     for (int64_t j = 0; j < rows.rows; ++j)
       if (m[j * stride]) bitmap[j >> 6] |= uint64_t{1} << (j & 63);
   }
-  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({k}) : py::array_t<int64_t>({q.view.rows, k});
-  py::array_t<float> top = q.single ? py::array_t<float>({k}) : py::array_t<float>({q.view.rows, k});
+  // Fewer results when fewer rows are eligible: never padded with ids numpy would read as rows.
+  const int64_t kept = std::min(k, scan_eligible(rows, bitmap.empty() ? nullptr : bitmap.data()));
+  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({kept}) : py::array_t<int64_t>({q.view.rows, kept});
+  py::array_t<float> top = q.single ? py::array_t<float>({kept}) : py::array_t<float>({q.view.rows, kept});
   int64_t* ids_out = ids.mutable_data();
   float* top_out = top.mutable_data();
   {
     py::gil_scoped_release release;
-    scan_topk(q.view, rows, bitmap.empty() ? nullptr : bitmap.data(), k, ids_out, top_out, n_threads);
+    scan_topk(q.view, rows, bitmap.empty() ? nullptr : bitmap.data(), kept, ids_out, top_out, n_threads);
   }
   return py::make_tuple(ids, top);
 }

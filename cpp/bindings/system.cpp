@@ -31,7 +31,6 @@ void register_system(py::module_& m) {
     flags["avx512vl"] = f.avx512vl;
     flags["avx512_bf16"] = f.avx512_bf16;
     flags["avx512_vnni"] = f.avx512_vnni;
-    flags["avx512_vpopcntdq"] = f.avx512_vpopcntdq;
     flags["neon"] = f.neon;
     d["features"] = flags;
     std::vector<std::string> isas;

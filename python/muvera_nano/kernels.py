@@ -237,7 +237,7 @@ def dot_topk(queries: np.ndarray, rows: np.ndarray, k: int, *, scales: np.ndarra
     """The k rows with the largest dot product per query, as (ids, scores) sorted like
     :func:`rerank`, scanning every row once (top-k selection fused into the scan). Rows
     whose entry in the bool mask `exclude` is set are skipped; when fewer than k rows are
-    eligible the remaining ids are -1 and scores NaN."""
+    eligible, fewer results are returned (min(k, eligible rows) per query)."""
     return _core.dot_topk(queries, rows, scales, _dtype_code(rows, dtype, "rows"), k, exclude, threads)
 
 

@@ -50,10 +50,10 @@ Setup make(int64_t dim, int64_t reps, int64_t bits, int64_t proj, int64_t final_
 
 RaggedView view(const std::vector<float>& tok, const std::vector<int64_t>& offs, int64_t dim, int64_t stride) {
   RaggedView rv;
-  rv.tokens = reinterpret_cast<const unsigned char*>(tok.data());
-  rv.n_tokens = offs.back();
-  rv.dim = dim;
-  rv.row_stride = stride * 4;
+  rv.tokens.data = reinterpret_cast<const unsigned char*>(tok.data());
+  rv.tokens.rows = offs.back();
+  rv.tokens.cols = dim;
+  rv.tokens.row_stride = stride * 4;
   rv.offsets = reinterpret_cast<const unsigned char*>(offs.data());
   rv.count = static_cast<int64_t>(offs.size()) - 1;
   return rv;
@@ -128,7 +128,7 @@ TEST(fde_rejections) {
   tok[5] = 1.0f;
   for (std::vector<int64_t> bad : {std::vector<int64_t>{0, 3}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{0, 2, 1, 2}}) {
     RaggedView rv = view(tok, bad, 4, 4);
-    rv.n_tokens = 2;  // the store holds 2 rows whatever the offsets claim
+    rv.tokens.rows = 2;  // the store holds 2 rows whatever the offsets claim
     CHECK_THROWS(fde_encode(*s.plan, rv, FdeKind::document, false, out.data(), 0, 1));
   }
   FdeRandomState st;
