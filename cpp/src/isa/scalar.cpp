@@ -18,74 +18,64 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // ---- MaxSim ---------------------------------------------------------------------------
 
-// Folds one finished row of dot products into the running maxima; NaN sticks.
-inline void fold(const float* dots, float* mx, int64_t rows, bool& nan) {
-  for (int64_t i = 0; i < rows; ++i) {
-    float a = dots[i];
-    if (a != a) nan = true;
-    else if (a > mx[i]) mx[i] = a;
+// The loop every reference MaxSim shares: row_dots(t, dots) writes the dot products of
+// document row t with every query lane; their per-lane maxima (NaN sticks) are summed over
+// the query rows, times the lane scale for int8.
+template <class RowDots>
+float maxsim_rows(const PackedQuery& q, const RowMatrix& d, RowDots&& row_dots) {
+  if (q.rows == 0) return 0.0f;
+  if (d.rows == 0) return kNegInf;
+  float* dots = scratch_as<float>(kMaxSimAcc, q.lanes);
+  float* mx = scratch_as<float>(kMaxSimMax, q.lanes);
+  for (int64_t i = 0; i < q.rows; ++i) mx[i] = kNegInf;
+  bool nan = false;
+  for (int64_t t = 0; t < d.rows; ++t) {
+    row_dots(t, dots);
+    for (int64_t i = 0; i < q.rows; ++i) {
+      if (dots[i] != dots[i]) nan = true;
+      else if (dots[i] > mx[i]) mx[i] = dots[i];
+    }
   }
+  if (nan) return kNaN;
+  float total = 0.0f;
+  for (int64_t i = 0; i < q.rows; ++i) {
+    const float v = q.lane_scale ? q.lane_scale[i] * mx[i] : mx[i];
+    if (v != v) return kNaN;
+    total += v;
+  }
+  return total;
 }
 
 // Float documents against the f32_lanes query.
 template <DType T>
 float maxsim_float(const PackedQuery& q, const RowMatrix& d) {
-  if (q.rows == 0) return 0.0f;
-  if (d.rows == 0) return kNegInf;
-  const int64_t lanes = q.lanes, dim = q.dim;
-  float* row = scratch_as<float>(kMaxSimRows, dim);
-  float* acc = scratch_as<float>(kMaxSimAcc, lanes);
-  float* mx = scratch_as<float>(kMaxSimMax, lanes);
-  for (int64_t i = 0; i < lanes; ++i) mx[i] = kNegInf;
-  bool nan = false;
-  for (int64_t t = 0; t < d.rows; ++t) {
+  float* row = scratch_as<float>(kMaxSimRows, q.dim);
+  return maxsim_rows(q, d, [&](int64_t t, float* dots) {
     const unsigned char* src = d.row(t);
-    for (int64_t k = 0; k < dim; ++k) row[k] = decode<T>(src, k);
-    for (int64_t i = 0; i < lanes; ++i) acc[i] = 0.0f;
-    for (int64_t k = 0; k < dim; ++k) {
-      const float* qk = q.f32 + k * lanes;
-      const float v = row[k];
-      for (int64_t i = 0; i < lanes; ++i) acc[i] += qk[i] * v;
+    for (int64_t k = 0; k < q.dim; ++k) row[k] = decode<T>(src, k);
+    for (int64_t i = 0; i < q.lanes; ++i) dots[i] = 0.0f;
+    for (int64_t k = 0; k < q.dim; ++k) {
+      const float* qk = q.f32 + k * q.lanes;
+      for (int64_t i = 0; i < q.lanes; ++i) dots[i] += qk[i] * row[k];
     }
-    fold(acc, mx, q.rows, nan);
-  }
-  if (nan) return kNaN;
-  float total = 0.0f;
-  for (int64_t i = 0; i < q.rows; ++i) total += mx[i];
-  return total;
+  });
 }
 
 // int8 documents against the i8_quads query: exact integer dots, scaled per document row
-// before the max and per query row after it.
+// before the max (and per query row after it).
 float maxsim_i8(const PackedQuery& q, const RowMatrix& d) {
-  if (q.rows == 0) return 0.0f;
-  if (d.rows == 0) return kNegInf;
-  const int64_t lanes = q.lanes, dim = q.dim;
-  int32_t* iacc = scratch_as<int32_t>(kMaxSimInt, lanes);
-  float* acc = scratch_as<float>(kMaxSimAcc, lanes);
-  float* mx = scratch_as<float>(kMaxSimMax, lanes);
-  for (int64_t i = 0; i < lanes; ++i) mx[i] = kNegInf;
-  bool nan = false;
-  for (int64_t t = 0; t < d.rows; ++t) {
+  int32_t* idots = scratch_as<int32_t>(kMaxSimInt, q.lanes);
+  return maxsim_rows(q, d, [&](int64_t t, float* dots) {
     const unsigned char* src = d.row(t);
-    for (int64_t i = 0; i < lanes; ++i) iacc[i] = 0;
-    for (int64_t k = 0; k < dim; ++k) {
+    for (int64_t i = 0; i < q.lanes; ++i) idots[i] = 0;
+    for (int64_t k = 0; k < q.dim; ++k) {
       const int32_t v = static_cast<int8_t>(src[k]);
-      const int8_t* qk = q.i8 + (k / 4) * lanes * 4 + (k & 3);
-      for (int64_t i = 0; i < lanes; ++i) iacc[i] += v * qk[4 * i];
+      const int8_t* qk = q.i8 + (k / 4) * q.lanes * 4 + (k & 3);
+      for (int64_t i = 0; i < q.lanes; ++i) idots[i] += v * qk[4 * i];
     }
     const float s = d.scale(t);
-    for (int64_t i = 0; i < lanes; ++i) acc[i] = static_cast<float>(iacc[i]) * s;
-    fold(acc, mx, q.rows, nan);
-  }
-  if (nan) return kNaN;
-  float total = 0.0f;
-  for (int64_t i = 0; i < q.rows; ++i) {
-    float v = q.lane_scale[i] * mx[i];
-    if (v != v) return kNaN;
-    total += v;
-  }
-  return total;
+    for (int64_t i = 0; i < q.lanes; ++i) dots[i] = static_cast<float>(idots[i]) * s;
+  });
 }
 
 // ---- dense scan -------------------------------------------------------------------------

@@ -179,32 +179,37 @@ float score(const PackedQuery& q, const RowMatrix& d) {
 
 // ---- storage schemes --------------------------------------------------------------------
 
+// What every scheme that reads document rows in place, unscaled, shares.
+struct InPlaceRows {
+  struct RowEnd {};
+  const RowMatrix& d;
+  void begin(int) {}
+  MN_INLINE RowBlock block(int64_t t, int n, int) const { return {d.row(t), d.row_stride, nullptr, 0, d.row(t + n)}; }
+  static MN_INLINE RowEnd row_end(const RowBlock&, int) { return {}; }
+  template <class Acc>
+  MN_INLINE Acc finish(Acc a, RowEnd, int64_t, int) const { return a; }
+};
+
 // float32 documents read in place, against the f32_lanes query.
 template <class Vt>
-struct F32InPlace {
+struct F32InPlace : InPlaceRows {
   using V = Vt;
   using Acc = typename V::F;
   using QVec = typename V::F;
-  struct RowEnd {};
   static constexpr int64_t kStepBytes = 4;
   static constexpr bool kHasTailStep = false, kMayBeNaN = true;
 
   const float* q;
   int64_t lanes, steps;
   const float* scales_of_lanes;
-  const RowMatrix& d;
 
   F32InPlace(const PackedQuery& pq, const RowMatrix& doc, int)
-      : q(pq.f32), lanes(pq.lanes), steps(pq.dim), scales_of_lanes(pq.lane_scale), d(doc) {}
+      : InPlaceRows{doc}, q(pq.f32), lanes(pq.lanes), steps(pq.dim), scales_of_lanes(pq.lane_scale) {}
 
-  void begin(int) {}
-  MN_INLINE RowBlock block(int64_t t, int n, int) const { return {d.row(t), d.row_stride, nullptr, 0, d.row(t + n)}; }
   MN_INLINE QVec query_vec(int64_t lb, int64_t k, int v) const { return V::loadu(q + lb + k * lanes + V::kLanes * v); }
   static MN_INLINE Acc acc_zero() { return V::zero(); }
   static MN_INLINE QVec broadcast(const unsigned char* row, int64_t k) { return V::set1(load<float>(row + 4 * k)); }
   static MN_INLINE Acc step(Acc a, QVec x, QVec b) { return V::fmadd(x, b, a); }
-  static MN_INLINE RowEnd row_end(const RowBlock&, int) { return {}; }
-  MN_INLINE typename V::F finish(Acc a, RowEnd, int64_t, int) const { return a; }
   const float* lane_scale(int64_t lb) const { return scales_of_lanes ? scales_of_lanes + lb : nullptr; }
 };
 
@@ -270,24 +275,20 @@ struct Widened : F32InPlace<Vt> {
 // instruction multiplies two coordinates and accumulates in float32. Products of bf16 values
 // are exact in float32; denormal inputs are flushed to zero by the instruction.
 template <class Vt>
-struct Bf16Pairs {
+struct Bf16Pairs : InPlaceRows {
   using V = Vt;
   using Acc = typename V::F;
   using QVec = typename V::I;
-  struct RowEnd {};
   static constexpr int64_t kStepBytes = 4;
   static constexpr bool kHasTailStep = true, kMayBeNaN = true;
 
   const uint16_t* q;
   int64_t lanes, steps;
   bool tail_step;
-  const RowMatrix& d;
 
   Bf16Pairs(const PackedQuery& pq, const RowMatrix& doc, int)
-      : q(pq.bf16), lanes(pq.lanes), steps(pq.dim / 2), tail_step(pq.dim % 2 != 0), d(doc) {}
+      : InPlaceRows{doc}, q(pq.bf16), lanes(pq.lanes), steps(pq.dim / 2), tail_step(pq.dim % 2 != 0) {}
 
-  void begin(int) {}
-  MN_INLINE RowBlock block(int64_t t, int n, int) const { return {d.row(t), d.row_stride, nullptr, 0, d.row(t + n)}; }
   MN_INLINE QVec query_vec(int64_t lb, int64_t k, int v) const {
     return V::iloadu(q + 2 * (lb + k * lanes + V::kLanes * v));
   }
@@ -298,8 +299,6 @@ struct Bf16Pairs {
     return V::iset1(static_cast<int32_t>(load<uint16_t>(row + 4 * k)));
   }
   static MN_INLINE Acc step(Acc a, QVec x, QVec b) { return V::dot_bf16_pairs(a, x, b); }
-  static MN_INLINE RowEnd row_end(const RowBlock&, int) { return {}; }
-  MN_INLINE typename V::F finish(Acc a, RowEnd, int64_t, int) const { return a; }
   const float* lane_scale(int64_t) const { return nullptr; }
 };
 
