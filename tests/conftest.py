@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
+from muvera_nano._testing import forced_isa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `fixtures`, shared by every test folder
 
@@ -15,7 +16,7 @@ from fixtures.models import ModelStore  # noqa: E402
 @pytest.fixture(params=mn.supported_isas())
 def isa(request):
     """Runs the test once per instruction set this CPU supports, with that ISA's kernels forced."""
-    with mn._forced_isa(request.param):
+    with forced_isa(request.param):
         yield request.param
 
 

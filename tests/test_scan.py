@@ -106,8 +106,15 @@ def test_topk_is_independent_of_threads_and_nan_ranks_last(isa, rng):
     (lambda q, r: mn.dot_scores(q, r[:, ::2]), ValueError, "rows must have contiguous rows"),
     (lambda q, r: mn.dot_scores(q, r.astype(np.int8)), TypeError, "scales must be a float32 array"),
     (lambda q, r: mn.dot_topk(q, r, -1), ValueError, "k must be >= 0"),
-    (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(3, bool)), TypeError, r"exclude must be a bool array of shape \(10,\)"),
+    (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(3, bool)), ValueError, r"exclude must have shape \(10,\)"),
+    (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(10, np.int8)), TypeError, "exclude must be a bool array"),
+    (lambda q, r: mn.dot_topk(q, r, 2, exclude=[False] * 10), TypeError, "exclude must be a bool numpy array"),
     (lambda q, r: mn.dot_topk(q, r, 2.0), TypeError, "k must be an int"),
+    (lambda q, r: mn.dot_topk(q, r, True), TypeError, "k must be an int"),
+    (lambda q, r: mn.dot_topk(q, r, -2**70), ValueError, "k must be >= 0"),
+    (lambda q, r: mn.dot_topk(q, r, 2, dtype="float16"), TypeError, "rows holds float32 values but dtype='float16'"),
+    (lambda q, r: mn.dot_topk(q, r, 2, dtype="float8"), ValueError, "dtype must be one of"),
+    (lambda q, r: mn.dot_topk(q, r.view(np.uint16), 2), TypeError, "uint16, which is ambiguous"),
 ])
 def test_scan_rejections(rng, call, exc, pattern):
     with pytest.raises(exc, match=pattern):

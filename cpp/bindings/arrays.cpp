@@ -105,6 +105,17 @@ std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool&
   return out;
 }
 
+bool is_uint16(const py::array& a) { return is_kind(a, 'u', 2); }
+
+bool dtype_of(const py::array& a, DType* out) {
+  if (is_kind(a, 'f', 4)) *out = DType::f32;
+  else if (is_kind(a, 'f', 2)) *out = DType::f16;
+  else if (is_kind(a, 'i', 1)) *out = DType::i8;
+  else if (a.itemsize() == 2 && py::str(a.dtype().attr("name")).cast<std::string>() == "bfloat16") *out = DType::bf16;
+  else return false;
+  return true;
+}
+
 RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name) {
   py::array a = require_ndarray(obj, name, "a 2-D numpy array");
   bool ok = false;
@@ -163,6 +174,22 @@ RaggedView ragged_view(py::handle tokens_obj, py::handle offsets_obj, py::handle
   r.count = offsets.shape(0) - 1;
   r.tokens.scales = row_scales(scales_obj, dtype, tokens.rows, sname.c_str(), &r.tokens.scale_stride);
   return r;
+}
+
+int64_t k_arg(py::handle k_obj, int64_t available, bool allow_none) {
+  if (k_obj.is_none() && allow_none) return available;
+  // Any integer (numpy's too, through __index__), never a bool or a float.
+  PyObject* index = py::isinstance<py::bool_>(k_obj) ? nullptr : PyNumber_Index(k_obj.ptr());
+  if (!index) {
+    PyErr_Clear();
+    throw py::type_error(std::string("k must be ") + (allow_none ? "None or " : "") + "an int >= 0, got " +
+                         describe(k_obj));
+  }
+  const py::int_ k = py::reinterpret_steal<py::int_>(index);
+  // Compared as Python ints: a k beyond int64 (either way) must not overflow a cast.
+  if (k < py::int_(0)) throw py::value_error("k must be >= 0, got " + py::str(k).cast<std::string>());
+  if (k >= py::int_(available)) return available;
+  return k.cast<int64_t>();
 }
 
 int threads_arg(py::handle threads) {

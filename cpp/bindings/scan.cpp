@@ -4,10 +4,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <algorithm>
 #include <vector>
 
 #include "arrays.h"
+#include "stores.h"
 
 namespace muvera_nano::bindings {
 namespace {
@@ -31,23 +31,16 @@ Queries parse_queries(py::handle obj) {
   return q;
 }
 
-RowMatrix parse_rows(py::handle rows_obj, py::handle scales_obj, int dtype) {
-  if (dtype < 0 || dtype > 3) throw py::value_error("unknown row dtype code " + std::to_string(dtype));
-  RowMatrix s = typed_matrix(rows_obj, static_cast<DType>(dtype), "rows");
-  s.scales = row_scales(scales_obj, s.dtype, s.rows, "scales", &s.scale_stride);
-  return s;
-}
-
 void check_dims(const Queries& q, const RowMatrix& rows) {
   if (q.view.cols != rows.cols)
     throw py::value_error("queries have dimension " + std::to_string(q.view.cols) + " but rows have dimension " +
                           std::to_string(rows.cols));
 }
 
-py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle threads) {
+py::array scores(py::handle queries, py::handle rows_obj, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowMatrix rows = parse_rows(rows_obj, scales, dtype);
+  const RowMatrix& rows = rows_arg(rows_obj, "rows").view;
   check_dims(q, rows);
   py::array_t<float> out = q.single ? py::array_t<float>({rows.rows}) : py::array_t<float>({q.view.rows, rows.rows});
   float* dst = out.mutable_data();
@@ -58,22 +51,20 @@ py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int
   return out;
 }
 
-py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle k_obj,
-               py::handle exclude, py::handle threads) {
+py::tuple topk(py::handle queries, py::handle rows_obj, py::handle k_obj, py::handle exclude, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowMatrix rows = parse_rows(rows_obj, scales, dtype);
+  const RowMatrix& rows = rows_arg(rows_obj, "rows").view;
   check_dims(q, rows);
-  if (!py::isinstance<py::int_>(k_obj) || py::isinstance<py::bool_>(k_obj))
-    throw py::type_error("k must be an int, got " + describe(k_obj));
-  const int64_t k = k_obj.cast<int64_t>();
-  if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+  k_arg(k_obj, rows.rows, false);  // type and sign first, before the mask is read
   std::vector<uint64_t> bitmap;
   if (!exclude.is_none()) {
     py::array mask = require_ndarray(exclude, "exclude", "a bool numpy array with one entry per row");
-    if (mask.dtype().kind() != 'b' || mask.ndim() != 1 || mask.shape(0) != rows.rows)
-      throw py::type_error("exclude must be a bool array of shape (" + std::to_string(rows.rows) + ",), got " +
-                           describe(exclude));
+    if (mask.dtype().kind() != 'b')
+      throw py::type_error("exclude must be a bool array, got " + describe(exclude) + "; pass exclude.astype(bool)");
+    if (mask.ndim() != 1 || mask.shape(0) != rows.rows)
+      throw py::value_error("exclude must have shape (" + std::to_string(rows.rows) + ",) (one entry per row), got " +
+                            describe(exclude));
     bitmap.assign(static_cast<size_t>((rows.rows + 63) / 64), 0);
     const auto* m = static_cast<const unsigned char*>(mask.data());
     const py::ssize_t stride = mask.strides(0);
@@ -81,7 +72,7 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int d
       if (m[j * stride]) bitmap[j >> 6] |= uint64_t{1} << (j & 63);
   }
   // Fewer results when fewer rows are eligible: never padded with ids numpy would read as rows.
-  const int64_t kept = std::min(k, scan_eligible(rows, bitmap.empty() ? nullptr : bitmap.data()));
+  const int64_t kept = k_arg(k_obj, scan_eligible(rows, bitmap.empty() ? nullptr : bitmap.data()), false);
   py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({kept}) : py::array_t<int64_t>({q.view.rows, kept});
   py::array_t<float> top = q.single ? py::array_t<float>({kept}) : py::array_t<float>({q.view.rows, kept});
   int64_t* ids_out = ids.mutable_data();
@@ -96,10 +87,9 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int d
 }  // namespace
 
 void register_scan(py::module_& m) {
-  m.def("dot_scores", &scores, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"),
-        py::arg("threads"));
-  m.def("dot_topk", &topk, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"), py::arg("k"),
-        py::arg("exclude"), py::arg("threads"));
+  m.def("dot_scores", &scores, py::arg("queries"), py::arg("rows"), py::arg("threads") = py::none());
+  m.def("dot_topk", &topk, py::arg("queries"), py::arg("rows"), py::arg("k"), py::arg("exclude") = py::none(),
+        py::arg("threads") = py::none());
 }
 
 }  // namespace muvera_nano::bindings

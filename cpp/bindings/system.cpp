@@ -15,7 +15,6 @@ void register_system(py::module_& m) {
     for (Isa i : supported_isas()) out.emplace_back(isa_name(i));
     return out;
   });
-  m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); }, py::arg("name"));
   m.def("cpu_info", [] {
     const CpuFeatures& f = cpu_features();
     py::dict d;

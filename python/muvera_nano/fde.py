@@ -10,8 +10,8 @@ parallel. Two presets reproduce the reference implementations exactly:
 - ``FDEConfig.txtai(...)``: txtai 9.x ``Muvera`` (numpy ``default_rng`` matrices, no fill),
   optionally L2-normalised as txtai's index does.
 
-``FDEConfig.recommended(dim)`` is the setting this project's index uses; see its docstring
-for the measurement behind it.
+``FDEConfig.recommended(dim)`` is the setting this project's index uses (the measurement
+behind it: bench/README.md, section FDE).
 
 What is computed (both presets): for each repetition r, a token's partition is the Gray-code
 fold of its SimHash sign bits (decided on the exact dot product), its projected vector (AMS
@@ -139,30 +139,11 @@ class FDEConfig:
         """The default of this project's index: Google's streams, (R, k, p) = (20, 5, 16), no
         fill, outputs L2-normalised (10,240 values for any d).
 
-        Chosen by measurement (bench/bench_fde.py): recall of the exact-MaxSim top-10 among the
-        FDE's top-100 candidates (the index re-ranks 100 by default) on three corpora: "real",
-        1,722 standard-library docstrings and 300 first-line queries encoded by a real BERT
-        (all-MiniLM-L6-v2 as a PyLate ColBERT, 384 -> 128; a stand-in for the nano model);
-        "clustered", 10,000 synthetic documents of tokens around topic centres; "random", the
-        standard workload of i.i.d. unit tokens (10,000 documents, 1,000 queries):
-
-        =================================  =====  =========  ======  ================
-        configuration                      real   clustered  random  random @1000
-        =================================  =====  =========  ======  ================
-        (20,5,16) no fill, normalised      0.693  0.952      0.062   0.408
-        (20,5,16) no fill (raw)            0.725  0.940      0.002   0.086
-        (20,5,16) fill, normalised         0.635  0.967      0.063   0.410
-        (20,5,16) fill (Google's default)  0.529  0.919      0.000   0.064
-        (20,4,8) fill, normalised          0.536  0.937      0.051   0.328
-        (40,5,16) fill                     0.637  0.955      0.001   0.078
-        txtai (20,5,16), raw               0.686  0.944      0.002   0.080
-        =================================  =====  =========  ======  ================
-
-        No fill wins on real token vectors (filling an empty partition with a token that is
-        not there adds noise to short documents); normalising removes the length bias that
-        makes raw FDEs fail on the random workload (there MaxSim grows with document length,
-        while a document's FDE is made of centroids whose norm shrinks with it) at a small cost
-        on real tokens. This setting is within 0.04 of the best on every corpus.
+        Chosen by measurement (bench/bench_fde.py; the table is in bench/README.md, section
+        FDE): no fill wins on real token vectors (filling an empty partition with a token that
+        is not there adds noise to short documents), and normalising removes the length bias
+        that makes raw FDEs fail on random tokens, at a small cost on real ones. This setting
+        is within 0.04 of the best recall on every corpus measured.
         """
         return cls(dimension, 20, 5, 16, False, None, 1, "google", True)
 
@@ -214,30 +195,30 @@ class FDEConfig:
         ``lengths`` (rows used per item; without it every row counts). ``out``: an
         (n, output_dim) float32 array to write into.
         """
-        return self._encode(queries, lengths, 0, threads, out, "queries")
+        return self._encode(queries, lengths, _core.FdeKind.query, threads, out, "queries")
 
     def encode_documents(self, documents: Ragged | Sequence[np.ndarray] | np.ndarray, *, lengths: Any = None,
                          threads: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """Encodes documents (averages per partition, ``fill_empty`` as configured); the
         arguments are as for :meth:`encode_queries`."""
-        return self._encode(documents, lengths, 1, threads, out, "documents")
+        return self._encode(documents, lengths, _core.FdeKind.document, threads, out, "documents")
 
     def encode_query(self, tokens: np.ndarray, *, threads: int | None = None) -> np.ndarray:
         """One query, (rows, d) float32 -> (output_dim,)."""
-        return self._encode(_single(tokens, "tokens"), None, 0, threads, None, "tokens")[0]
+        return self._encode(_single(tokens, "tokens"), None, _core.FdeKind.query, threads, None, "tokens")[0]
 
     def encode_document(self, tokens: np.ndarray, *, threads: int | None = None) -> np.ndarray:
         """One document, (rows, d) float32 -> (output_dim,)."""
-        return self._encode(_single(tokens, "tokens"), None, 1, threads, None, "tokens")[0]
+        return self._encode(_single(tokens, "tokens"), None, _core.FdeKind.document, threads, None, "tokens")[0]
 
-    def _encode(self, items: Any, lengths: Any, kind: int, threads: int | None, out: np.ndarray | None,
+    def _encode(self, items: Any, lengths: Any, kind: _core.FdeKind, threads: int | None, out: np.ndarray | None,
                 name: str) -> np.ndarray:
         ragged = _as_ragged(items, lengths, name, self.dimension)
         if ragged.dim != self.dimension:
             raise ValueError(f"{name} have dimension {ragged.dim} but the FDE configuration has {self.dimension}")
         plan = _plan(_state_key(self))
-        fill = bool(self.fill_empty and kind == 1)
-        result = _core.fde_encode(plan, ragged.tokens, ragged.offsets, kind, fill, out, threads)
+        fill = bool(self.fill_empty and kind == _core.FdeKind.document)
+        result = _core.fde_encode(plan, ragged, kind, fill, out, threads)
         if self.normalize:
             norms = np.linalg.norm(result, axis=1)[:, np.newaxis]
             np.divide(result, norms, out=result, where=norms > 0)

@@ -132,16 +132,19 @@ def test_rejections_at_encode():
             cfg.encode_documents([good, x, x])
     # Bad offsets are caught before any kernel runs.
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 6], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 6], np.int64)))
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 3, 2, 5], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 3, 2, 5], np.int64)))
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([1, 5], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([1, 5], np.int64)))
     with pytest.raises(TypeError, match="int64"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 5], np.int32), 1, False, None, None)
-    # Fill applies to documents only.
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 5], np.int32)))
+    # Fill applies to documents only; items must be a float32 Ragged.
+    items = mn.Ragged(good, np.array([0, 5], np.int64))
     with pytest.raises(ValueError, match="documents only"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 5], np.int64), 0, True, None, None)
+        _core.fde_encode(_plan(cfg), items, _core.FdeKind.query, True)
+    with pytest.raises(TypeError, match="items must be a muvera_nano.Ragged"):
+        _core.fde_encode(_plan(cfg), good, _core.FdeKind.document)
     # Threads.
     with pytest.raises(ValueError, match="threads"):
         cfg.encode_documents([good], threads=0)

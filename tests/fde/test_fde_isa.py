@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
+from muvera_nano._testing import forced_isa
 
 from fde_helpers import ISAS, bits, ragged
 
@@ -19,7 +20,7 @@ LENGTHS = [0, 1, 2, 31, 300, 0, 2]
 def encode_all(cfg, items, kind, **kw):
     out = {}
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             enc = cfg.encode_documents if kind == "document" else cfg.encode_queries
             out[name] = enc(items, **kw)
     return out
@@ -78,7 +79,7 @@ def test_strided_rows_and_out_argument():
     cfg = mn.FDEConfig.google(33, 5, 4, 8)
     want = cfg.encode_documents(packed)
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             np.testing.assert_array_equal(bits(cfg.encode_documents(strided)), bits(want))
     buf = np.full((5, cfg.output_dim + 3), 7.0, np.float32)
     out = buf[1:4, :cfg.output_dim]  # row stride longer than a row
@@ -116,7 +117,7 @@ def test_tokens_on_and_near_hyperplanes():
                (rng.standard_normal(dim) * 1e35).astype(np.float32), (rng.standard_normal(dim) * 1e-40).astype(np.float32)]
     results = {}
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             # One document per token: with the identity projection, the non-zero block shows the partition.
             results[name] = cfg.encode_documents([t[None, :] for t in tokens])
     for name, got in results.items():
