@@ -53,6 +53,13 @@ int threads_arg(py::handle threads);
 // result is min(k, available), so results are never padded. Checked before any allocation.
 int64_t k_arg(py::handle k, int64_t available, bool allow_none);
 
+// A new result array: (cols,) for a single query, else (rows, cols).
+template <class T>
+py::array_t<T> result_array(bool single, int64_t rows, int64_t cols) {
+  if (single) return py::array_t<T>(static_cast<py::ssize_t>(cols));
+  return py::array_t<T>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
+}
+
 // A 1-D or 2-D C-contiguous aligned int64 array (candidate ids).
 py::array int64_ids(py::handle obj, const char* name);
 

@@ -141,8 +141,8 @@ py::dict google_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, in
     ams_sign = py::array_t<float>({repetitions, dim});
   }
   if (final_dim > 0) {
-    final_index = py::array_t<int32_t>({static_cast<int64_t>(fde)});
-    final_sign = py::array_t<float>({static_cast<int64_t>(fde)});
+    final_index = py::array_t<int32_t>(static_cast<py::ssize_t>(fde));
+    final_sign = py::array_t<float>(static_cast<py::ssize_t>(fde));
   }
   float* sh = simhash.mutable_data();
   int32_t* ac = projection_dim > 0 ? ams_column.mutable_data() : nullptr;

@@ -51,7 +51,7 @@ py::array maxsim(py::handle queries, py::handle docs_obj, py::handle threads) {
   const RaggedView& docs = ragged_arg(docs_obj, "docs").view;
   check_dims(q, docs, "queries");
   const int64_t nq = static_cast<int64_t>(q.views.size());
-  py::array_t<float> out = q.single ? py::array_t<float>({docs.count}) : py::array_t<float>({nq, docs.count});
+  py::array_t<float> out = result_array<float>(q.single, nq, docs.count);
   float* dst = out.mutable_data();
   {
     py::gil_scoped_release release;
@@ -82,8 +82,8 @@ py::tuple rerank(py::handle queries, py::handle docs_obj, py::handle candidates,
   }
   const int64_t k = k_arg(k_obj, n_cols, true);
 
-  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({k}) : py::array_t<int64_t>({nq, k});
-  py::array_t<float> top = q.single ? py::array_t<float>({k}) : py::array_t<float>({nq, k});
+  py::array_t<int64_t> ids = result_array<int64_t>(q.single, nq, k);
+  py::array_t<float> top = result_array<float>(q.single, nq, k);
   int64_t* ids_out = ids.mutable_data();
   float* top_out = top.mutable_data();
   const int64_t* cand_ptr = candidates.is_none() ? nullptr : static_cast<const int64_t*>(cand.data());
@@ -102,7 +102,7 @@ py::tuple quantize(py::handle rows_obj, py::handle threads) {
   py::array rows = require_ndarray(rows_obj, "rows", "a 2-D float32 numpy array");
   RowMatrix m = float32_matrix(rows, "rows");
   py::array_t<int8_t> q({m.rows, m.cols});
-  py::array_t<float> scales({m.rows});
+  py::array_t<float> scales(static_cast<py::ssize_t>(m.rows));
   int8_t* qd = q.mutable_data();
   float* sd = scales.mutable_data();
   {

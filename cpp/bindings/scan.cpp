@@ -42,7 +42,7 @@ py::array scores(py::handle queries, py::handle rows_obj, py::handle threads) {
   Queries q = parse_queries(queries);
   const RowMatrix& rows = rows_arg(rows_obj, "rows").view;
   check_dims(q, rows);
-  py::array_t<float> out = q.single ? py::array_t<float>({rows.rows}) : py::array_t<float>({q.view.rows, rows.rows});
+  py::array_t<float> out = result_array<float>(q.single, q.view.rows, rows.rows);
   float* dst = out.mutable_data();
   {
     py::gil_scoped_release release;
@@ -73,8 +73,8 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle k_obj, py::ha
   }
   // Fewer results when fewer rows are eligible: never padded with ids numpy would read as rows.
   const int64_t kept = k_arg(k_obj, scan_eligible(rows, bitmap.empty() ? nullptr : bitmap.data()), false);
-  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({kept}) : py::array_t<int64_t>({q.view.rows, kept});
-  py::array_t<float> top = q.single ? py::array_t<float>({kept}) : py::array_t<float>({q.view.rows, kept});
+  py::array_t<int64_t> ids = result_array<int64_t>(q.single, q.view.rows, kept);
+  py::array_t<float> top = result_array<float>(q.single, q.view.rows, kept);
   int64_t* ids_out = ids.mutable_data();
   float* top_out = top.mutable_data();
   {

@@ -24,27 +24,27 @@ py::array random_stream(const std::string& kind, int64_t seed, int64_t count, in
   fde_random::Mt19937 g(static_cast<uint32_t>(seed));
   if (kind == "mt19937" || kind == "uniform") {
     if (kind == "uniform" && (n < 1 || n > 0xffffffffLL)) throw py::value_error("n must be in [1, 2^32 - 1]");
-    py::array_t<uint32_t> out({count});
+    py::array_t<uint32_t> out(static_cast<py::ssize_t>(count));
     uint32_t* o = out.mutable_data();
     for (int64_t i = 0; i < count; ++i)
       o[i] = kind == "mt19937" ? g.next() : fde_random::uniform_below(g, static_cast<uint32_t>(n));
     return out;
   }
   if (kind == "normal" || kind == "canonical_float") {
-    py::array_t<float> out({count});
+    py::array_t<float> out(static_cast<py::ssize_t>(count));
     float* o = out.mutable_data();
     fde_random::NormalFloat normal;
     for (int64_t i = 0; i < count; ++i) o[i] = kind == "normal" ? normal.next(g) : fde_random::canonical_float(g);
     return out;
   }
   if (kind == "canonical_double") {
-    py::array_t<double> out({count});
+    py::array_t<double> out(static_cast<py::ssize_t>(count));
     double* o = out.mutable_data();
     for (int64_t i = 0; i < count; ++i) o[i] = fde_random::canonical_double(g);
     return out;
   }
   if (kind == "bernoulli") {
-    py::array_t<bool> out({count});
+    py::array_t<bool> out(static_cast<py::ssize_t>(count));
     bool* o = out.mutable_data();
     for (int64_t i = 0; i < count; ++i) o[i] = fde_random::bernoulli_half(g);
     return out;
@@ -53,7 +53,7 @@ py::array random_stream(const std::string& kind, int64_t seed, int64_t count, in
 }
 
 py::array log_float(py::array_t<float, py::array::c_style | py::array::forcecast> x) {
-  py::array_t<float> out({x.size()});
+  py::array_t<float> out(static_cast<py::ssize_t>(x.size()));
   const float* in = x.data();
   float* o = out.mutable_data();
   for (py::ssize_t i = 0; i < x.size(); ++i) {
