@@ -35,6 +35,7 @@ import common  # noqa: E402
 import muvera_nano as mn  # noqa: E402
 from muvera_nano.index import GraphConfig, Index  # noqa: E402
 from muvera_nano.index.graph import GRAPH_DTYPES, build_graph, graph_candidates  # noqa: E402
+from muvera_nano.index.storage import DenseFde  # noqa: E402
 
 DIM = 128
 STORAGE = ("float32", "float16", "bfloat16", "int8")
@@ -79,8 +80,8 @@ def latency(fn, n: int) -> dict:
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
-def agreement(idx: Index, queries: mn.Ragged, truth: list, mode: str, candidates: int, threads: int) -> float:
-    res = idx.search(queries, k=10, mode=mode, candidates=candidates, threads=threads)
+def agreement(idx: Index, queries: mn.Ragged, truth: list, mode: str, n_candidates: int, threads: int) -> float:
+    res = idx.search(queries, k=10, mode=mode, n_candidates=n_candidates, threads=threads)
     return float(np.mean([len(set(r.ids) & set(t)) / 10 for r, t in zip(res, truth)]))
 
 
@@ -120,14 +121,14 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         opens.append(time.perf_counter() - t)
     out["open_ms"] = 1000 * statistics.median(opens)
 
-    store = idx._segments[0].tokens  # the first segment is enough to draw queries from
+    store = idx._segments[0].tokens.ragged  # the first segment is enough to draw queries from
     queries = planted_queries(store, args.queries, seed=1)
     truth = [r.ids for r in idx.search(queries, k=10, mode="maxsim", threads=threads)]
 
     # the FDE scan alone, against the memory's read bandwidth
     q_fde = idx.fde.encode_queries(queries)
-    fde_bytes = sum(s.fde.nbytes for s in idx._segments)
-    scan = latency(lambda i: [mn.dot_topk(q_fde[i], s.fde, 100, threads=threads) for s in idx._segments], args.queries)
+    fde_bytes = sum(s.fde.rows.nbytes for s in idx._segments)
+    scan = latency(lambda i: [mn.dot_topk(q_fde[i], s.fde.rows, 100, threads=threads) for s in idx._segments], args.queries)
     out["fde_scan"] = {"bytes": fde_bytes, "p50_ms": scan["p50_ms"],
                        "gb_per_s": fde_bytes / scan["p50_ms"] / 1e6,
                        "share_of_memory_bandwidth": fde_bytes / scan["p50_ms"] / 1e6 / memory_gbps["read"]}
@@ -137,7 +138,7 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         name = mode if c is None else f"rerank@{c}"
         if mode == "maxsim" and n_docs > args.maxsim_latency_max:
             continue
-        lat = latency(lambda i: idx.search(queries[i], k=10, mode=mode, candidates=c or 100, threads=threads),
+        lat = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads),
                       min(args.queries, 30 if mode == "maxsim" else args.queries))
         out["search"][f"exact/{name}"] = lat
         if mode != "maxsim":
@@ -160,7 +161,7 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         for mode, c in modes[1:]:
             name = mode if c is None else f"rerank@{c}"
             out["search"][f"hnsw/{name}"] = latency(
-                lambda i: g.search(queries[i], k=10, mode=mode, candidates=c or 100, threads=threads), args.queries)
+                lambda i: g.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads), args.queries)
             out["agreement"][f"hnsw/{name}"] = agreement(g, queries, truth, mode, c or 100, threads)
         if n_docs <= args.storage_sweep_max:
             out["graph_precision"] = graph_precision(idx, q_fde, threads)
@@ -175,12 +176,12 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
 def graph_precision(idx: Index, q_fde: np.ndarray, threads: int) -> dict:
     """Per precision the graph can keep its vectors in: build rate, one query's search for 100
     candidates (p50/p99), and the recall of the exact FDE top 100, on the same FDE rows."""
-    rows = np.concatenate([s.fde_float32() for s in idx._segments])
+    rows = np.concatenate([s.fde.to_float32() for s in idx._segments])
     exact_top, _ = mn.dot_topk(q_fde, rows, 100, threads=threads)
     out = {}
     for dtype in GRAPH_DTYPES:
         t = time.perf_counter()
-        g = build_graph(rows, GraphConfig(dtype=dtype), threads)
+        g = build_graph(DenseFde(rows, None), GraphConfig(dtype=dtype), threads)
         build_s = time.perf_counter() - t
         found = [graph_candidates(g, q_fde[i:i + 1], 100, None, threads)[0] for i in range(len(q_fde))]
         lat = latency(lambda i: graph_candidates(g, q_fde[i:i + 1], 100, None, threads), len(q_fde))
@@ -216,13 +217,13 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
            "query_encoding_ms": one["p50_ms"], "search": {}, "agreement": {}, "mrr": {}}
 
     def mrr(mode, c):
-        res = idx.search(queries, k=10, mode=mode, candidates=c, threads=threads)
+        res = idx.search(queries, k=10, mode=mode, n_candidates=c, threads=threads)
         return float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0 for r, rel in zip(res, relevant)]))
 
     plan = [("maxsim", None), ("muvera", None)] + [("rerank", c) for c in REAL_CANDIDATES]
     for mode, c in plan:
         name = mode if c is None else f"rerank@{c}"
-        out["search"][name] = latency(lambda i: idx.search(queries[i], k=10, mode=mode, candidates=c or 100,
+        out["search"][name] = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100,
                                                            threads=threads), len(query_texts))
         if mode != "maxsim":
             out["agreement"][name] = agreement(idx, queries, truth, mode, c or 100, threads)
@@ -233,10 +234,10 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
         g.add(token_vectors=doc_vectors, ids=list(range(len(docs))), threads=threads)
         for c in (100, 300, 1000):
             name = f"hnsw/rerank@{c}"
-            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", candidates=c,
+            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", n_candidates=c,
                                                              threads=threads), len(query_texts))
             out["agreement"][name] = agreement(g, queries, truth, "rerank", c, threads)
-            res = g.search(queries, k=10, mode="rerank", candidates=c, threads=threads)
+            res = g.search(queries, k=10, mode="rerank", n_candidates=c, threads=threads)
             out["mrr"][name] = float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0
                                               for r, rel in zip(res, relevant)]))
     for c in REAL_CANDIDATES:

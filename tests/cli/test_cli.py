@@ -10,9 +10,8 @@ import pytest
 from muvera_nano.cli import main
 
 
-def cli(*args, capsys=None):
-    code = main([str(a) for a in args])
-    return code
+def cli(*args):
+    return main([str(a) for a in args])
 
 
 def test_index_search_info_eval(tmp_path, beir, model_dir, capsys):

@@ -1,7 +1,6 @@
 """Crash safety, refusal of damaged folders, and concurrent readers and writers."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import time
 import numpy as np
 import pytest
 
-import muvera_nano as mn
 from muvera_nano.index import Index, IndexFormatError
 
 from conftest import random_docs, random_queries
@@ -78,8 +76,13 @@ def test_foreign_files_are_refused(built, tmp_path):
     (other / "manifest.json").write_text("{ not json")
     with pytest.raises(IndexFormatError, match="not valid JSON"):
         Index.open(other)
-    (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "version": 99}))
-    with pytest.raises(IndexFormatError, match="index format version 99; this muvera-nano reads version 1"):
+    # format 1 (before the manifest checksum) named its version "version"
+    (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "version": 1}))
+    with pytest.raises(IndexFormatError, match="index manifest format version 1; this muvera-nano reads version 2: "
+                                               "rebuild it from its documents"):
+        Index.open(other)
+    (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": 99}))
+    with pytest.raises(IndexFormatError, match="format version 99; this muvera-nano reads version 2"):
         Index.open(other)
     with pytest.raises(FileNotFoundError, match="no such index folder"):
         Index.open(tmp_path / "missing")

@@ -62,7 +62,7 @@ def test_graph_finds_the_exact_scans_neighbours(dtype, tmp_path, many, small_fde
 def test_large_requests_scan_exactly(pair, rng, many):
     exact, graph = pair
     for q in random_queries(rng, 4):
-        a = graph.search(q, k=15, mode="rerank", candidates=len(many))
+        a = graph.search(q, k=15, mode="rerank", n_candidates=len(many))
         b = exact.search(q, k=15, mode="maxsim")
         assert a.ids == b.ids
         np.testing.assert_array_equal(a.scores, b.scores)
@@ -80,17 +80,17 @@ def test_graph_search_is_deterministic_for_a_saved_graph(pair, rng, tmp_path):
 def test_graph_persists_removes_and_compacts(pair, rng, tmp_path):
     _, graph = pair
     q = random_queries(rng, 1)[0]
-    before = graph.search(q, k=10, mode="rerank", candidates=20)
+    before = graph.search(q, k=10, mode="rerank", n_candidates=20)
     reopened = Index.open(tmp_path / "graph", verify=True)
-    again = reopened.search(q, k=10, mode="rerank", candidates=20)
+    again = reopened.search(q, k=10, mode="rerank", n_candidates=20)
     assert again.ids == before.ids
     reopened.remove(before.ids[:3])
-    after = reopened.search(q, k=10, mode="rerank", candidates=20)
+    after = reopened.search(q, k=10, mode="rerank", n_candidates=20)
     assert not set(before.ids[:3]) & set(after.ids)
     reopened.compact()
     compacted = Index.open(tmp_path / "graph")
     assert len(compacted._segments) == 1 and compacted._segments[0].graph is not None
-    assert not set(before.ids[:3]) & set(compacted.search(q, k=10, mode="rerank", candidates=20).ids)
+    assert not set(before.ids[:3]) & set(compacted.search(q, k=10, mode="rerank", n_candidates=20).ids)
 
 
 def test_damaged_graph_file_is_refused(pair, tmp_path):
@@ -119,3 +119,23 @@ def test_graph_settings_are_checked(small_fde):
         Index.create(None, dim=32, fde=small_fde, graph=GraphConfig())
     with pytest.raises(ValueError, match="backend must be one of"):
         Index.create(None, dim=32, fde=small_fde, backend="ivf")
+
+
+@pytest.mark.parametrize("fde_dtype", ["int8", "float16"])
+def test_compacted_graph_proposes_what_the_added_one_did(fde_dtype, many, small_fde, rng):
+    # Both graphs are built from the stored (rounded or quantized) FDE rows, in the same order, so
+    # one segment added whole and the same documents added in two segments then compacted must
+    # propose the same candidates. (Built from the float32 rows on add, half the queries differed.)
+    cfg = GraphConfig(connectivity=8, expansion_add=32, expansion_search=16)
+    whole = Index.create(None, dim=32, fde=small_fde, fde_dtype=fde_dtype, backend="hnsw", graph=cfg)
+    whole.add(token_vectors=many, threads=1)
+    pieces = Index.create(None, dim=32, fde=small_fde, fde_dtype=fde_dtype, backend="hnsw", graph=cfg)
+    pieces.add(token_vectors=many[:300], threads=1)
+    pieces.add(token_vectors=many[300:], threads=1)
+    pieces.compact(threads=1)
+    qs = random_queries(rng, 30)
+    for mode in ("muvera", "rerank"):
+        for a, b in zip(whole.search(qs, k=10, mode=mode, n_candidates=20), pieces.search(qs, k=10, mode=mode,
+                                                                                          n_candidates=20)):
+            assert a.ids == b.ids
+            np.testing.assert_array_equal(a.scores, b.scores)

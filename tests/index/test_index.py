@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
-from muvera_nano.index import Index, IndexFormatError
+from muvera_nano.index import Index
 
-from conftest import random_docs, random_queries
+from conftest import random_queries
 
 
 def brute_force(docs, q, k):
@@ -33,7 +33,7 @@ def test_rerank_with_every_candidate_equals_maxsim(rng, docs, small_fde):
     idx.add(token_vectors=docs[:50])
     idx.add(token_vectors=docs[50:])
     for q in random_queries(rng, 5):
-        full = idx.search(q, k=20, mode="rerank", candidates=len(docs))
+        full = idx.search(q, k=20, mode="rerank", n_candidates=len(docs))
         exact = idx.search(q, k=20, mode="maxsim")
         assert full.ids == exact.ids
         np.testing.assert_array_equal(full.scores, exact.scores)
@@ -59,8 +59,8 @@ def test_segments_do_not_change_results(rng, docs, small_fde):
         many.add(token_vectors=docs[s:s + 17])
     qs = random_queries(rng, 6)
     for mode in ("maxsim", "muvera", "rerank"):
-        a = one.search(qs, k=12, mode=mode, candidates=30)
-        b = many.search(qs, k=12, mode=mode, candidates=30)
+        a = one.search(qs, k=12, mode=mode, n_candidates=30)
+        b = many.search(qs, k=12, mode=mode, n_candidates=30)
         for x, y in zip(a, b):
             assert x.ids == y.ids
             np.testing.assert_array_equal(x.scores, y.scores)
@@ -115,7 +115,7 @@ def test_remove_and_compact(tmp_path, rng, docs, small_fde):
     with pytest.raises(KeyError, match="not in the index"):
         idx.remove([target])
     for mode in ("maxsim", "muvera", "rerank"):
-        assert target not in idx.search(qs[0], k=len(docs), mode=mode, candidates=200).ids
+        assert target not in idx.search(qs[0], k=len(docs), mode=mode, n_candidates=200).ids
     before = idx.search(qs, k=10, mode="maxsim")
     idx.compact()
     assert len(Index.open(tmp_path / "ix")._segments) == 1
@@ -154,3 +154,23 @@ def test_create_refuses_to_clobber(tmp_path, small_fde):
         Index.create(tmp_path / "other", dim=32, fde=small_fde, overwrite=True)
     with pytest.raises(ValueError, match="the FDE config is for 32-dimensional tokens, the index for 16"):
         Index.create(None, dim=16, fde=small_fde)
+
+
+@pytest.mark.parametrize("token_dtype", ["float32", "float16", "bfloat16", "int8"])
+@pytest.mark.parametrize("fde_dtype", ["float32", "float16", "int8"])
+def test_compaction_joins_stored_and_new_segments_as_they_are(tmp_path, rng, docs, small_fde, token_dtype, fde_dtype):
+    # segments read back from disk (bfloat16 kept as uint16 bits) and one just added (in memory)
+    idx = Index.create(tmp_path / "ix", dim=32, fde=small_fde, token_dtype=token_dtype, fde_dtype=fde_dtype)
+    idx.add(token_vectors=docs[:50])
+    idx = Index.open(tmp_path / "ix")
+    idx.add(token_vectors=docs[50:])
+    idx.remove([7, 77])
+    qs = random_queries(rng, 4)
+    before = {mode: idx.search(qs, k=20, mode=mode, n_candidates=40) for mode in ("maxsim", "muvera", "rerank")}
+    idx.compact()
+    for reopened in (idx, Index.open(tmp_path / "ix", verify=True)):
+        assert len(reopened._segments) == 1 and len(reopened) == len(docs) - 2
+        for mode, results in before.items():
+            for x, y in zip(results, reopened.search(qs, k=20, mode=mode, n_candidates=40)):
+                assert x.ids == y.ids
+                np.testing.assert_array_equal(x.scores, y.scores)

@@ -181,7 +181,7 @@ def test_model_folder_errors(bert_model_folder, tmp_path):
     with pytest.raises(CheckpointError, match="model.onnx cannot be loaded by onnxruntime"):
         ColBERT(partial)
     _edit_json(partial / "encoding.json", format_version=99)
-    with pytest.raises(CheckpointError, match="format_version 99"):
+    with pytest.raises(CheckpointError, match="format version 99; this muvera-nano reads version 1: re-export"):
         ColBERT(partial)
 
 

@@ -60,10 +60,11 @@ def python_docs(limit: int = 2000) -> tuple[list[str], list[str]]:
 
 def run(args) -> int:
     from ..index import Index
-    from ..model import ColBERT, resolve_model
+    from ..model import load
 
     try:
-        folder = resolve_model(args.model, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+        encoder = load(args.model, threads=args.threads,
+                       progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
     except (RuntimeError, FileNotFoundError, ValueError) as e:
         reason = str(e).splitlines()[0].split(" (")[0].split(";")[0]
         print(f"no model available ({reason}); running the kernel microbenchmarks instead")
@@ -71,13 +72,12 @@ def run(args) -> int:
 
         run_bench(docs=1000, threads=args.threads, repeats=3)
         return 0
-    encoder = ColBERT(folder, threads=args.threads)
     ids, texts = python_docs()
     t0 = time.perf_counter()
     idx = Index.create(None, encoder=encoder)
     idx.add(texts, ids=ids, threads=args.threads)
     took = time.perf_counter() - t0
-    print(f"indexed {len(ids)} passages of the Python docs in {took:.1f} s ({len(ids) / took:,.0f} docs/s) with {folder}")
+    print(f"indexed {len(ids)} passages of the Python docs in {took:.1f} s ({len(ids) / took:,.0f} docs/s) with {encoder.folder}")
     t0 = time.perf_counter()
     queries = idx.encode_queries(QUESTIONS)
     print(f"encoded {len(QUESTIONS)} queries in {1000 * (time.perf_counter() - t0) / len(QUESTIONS):.2f} ms each\n")

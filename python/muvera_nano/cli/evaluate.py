@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..index import BACKENDS, MODES
+from ..index.storage import FDE_DTYPES, TOKEN_DTYPES
+
 EXAMPLES = """examples:
   muvera-nano eval ./scifact --model ./nano-onnx
   muvera-nano eval ./nfcorpus --model ./nano-onnx --split test --modes rerank muvera --json report.json
@@ -21,12 +24,13 @@ def register(subparsers) -> None:
     p.add_argument("dataset", metavar="BEIR_DIR")
     p.add_argument("--model", required=True, help="exported model folder, PyLate checkpoint folder or hub id")
     p.add_argument("--split", default="test")
-    p.add_argument("--modes", nargs="+", choices=("maxsim", "rerank", "muvera"), default=["maxsim", "rerank", "muvera"])
+    p.add_argument("--modes", nargs="+", choices=MODES, default=["maxsim", "rerank", "muvera"])
     p.add_argument("--k", type=int, default=100, help="results per query (MAP@k uses it)")
-    p.add_argument("--candidates", type=int, default=100)
-    p.add_argument("--token-dtype", choices=("float32", "float16", "bfloat16", "int8"), default="float16")
-    p.add_argument("--fde-dtype", choices=("float32", "float16", "int8"), default="float16")
-    p.add_argument("--backend", choices=("exact", "hnsw"), default="exact")
+    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+                   help="FDE candidates re-scored in rerank mode")
+    p.add_argument("--token-dtype", choices=TOKEN_DTYPES, default="float16")
+    p.add_argument("--fde-dtype", choices=FDE_DTYPES, default="float16")
+    p.add_argument("--backend", choices=BACKENDS, default="exact")
     p.add_argument("--index-dir", help="keep the index in this folder (default: in memory)")
     p.add_argument("--ignore-identical-ids", action="store_true",
                    help="drop results whose id equals the query id (BEIR's convention for some datasets)")
@@ -37,11 +41,11 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..evaluate.run import evaluate, format_table, save_report
-    from ..model import ColBERT, resolve_model
+    from ..model import load
 
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads)
+    encoder = load(args.model, threads=args.threads)
     report = evaluate(args.dataset, encoder=encoder, split=args.split, modes=args.modes, k=args.k,
-                      candidates=args.candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
+                      n_candidates=args.n_candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
                       fde_dtype=args.fde_dtype, backend=args.backend, ignore_identical_ids=args.ignore_identical_ids,
                       threads=args.threads, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
     print(format_table(report))

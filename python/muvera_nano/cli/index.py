@@ -6,7 +6,10 @@ import argparse
 import itertools
 import time
 
+from ..index import BACKENDS
+from ..index.storage import FDE_DTYPES, TOKEN_DTYPES
 from . import CommandError
+from ._inputs import FORMATS
 
 EXAMPLES = """examples:
   muvera-nano index corpus.jsonl ./my-index --model ./nano-onnx
@@ -25,13 +28,13 @@ def register(subparsers) -> None:
     p.add_argument("index", metavar="INDEX_DIR", help="index folder to create (or extend with --append)")
     p.add_argument("--model", help="exported model folder, PyLate checkpoint folder or hub id "
                                    "(default with --append: the model the index was built with)")
-    p.add_argument("--format", choices=("auto", "jsonl", "csv", "tsv", "txt"), default="auto")
+    p.add_argument("--format", choices=FORMATS, default="auto")
     p.add_argument("--text-field", default="text", help="text column/field (default: text)")
     p.add_argument("--title-field", default="title", help="optional title column prepended to the text (default: title)")
     p.add_argument("--id-field", default=None, help="id column/field (default: _id or id if present, else record number)")
-    p.add_argument("--token-dtype", choices=("float32", "float16", "bfloat16", "int8"), default="float16")
-    p.add_argument("--fde-dtype", choices=("float32", "float16", "int8"), default="float16")
-    p.add_argument("--backend", choices=("exact", "hnsw"), default="exact",
+    p.add_argument("--token-dtype", choices=TOKEN_DTYPES, default="float16")
+    p.add_argument("--fde-dtype", choices=FDE_DTYPES, default="float16")
+    p.add_argument("--backend", choices=BACKENDS, default="exact",
                    help="FDE candidate search: exact scan, or an HNSW graph for large collections (needs usearch)")
     p.add_argument("--segment-size", type=int, default=10_000, help="documents per segment (memory per step)")
     p.add_argument("--append", action="store_true", help="add to an existing index")
@@ -45,7 +48,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..index import Index
-    from ..model import ColBERT, resolve_model
+    from ..model import load
     from ._inputs import read_records
 
     if args.segment_size < 1:
@@ -57,7 +60,7 @@ def run(args) -> int:
     chunk = list(itertools.islice(records, args.segment_size))  # bad input fails before anything is written
     if not args.append and not args.model:
         raise CommandError("--model is required to build a new index")
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads) if args.model else None
+    encoder = load(args.model, threads=args.threads) if args.model else None
     if args.append:
         idx = Index.open(args.index, encoder=encoder)
     else:

@@ -14,8 +14,8 @@ EXAMPLES = """examples:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("info", help="describe an index folder",
-                              description="Print an index's document count, storage types, FDE settings, encoder and "
-                                          "size on disk.", epilog=EXAMPLES,
+                              description="Print an index's document count, storage types, FDE settings, candidate "
+                                          "backend, encoder and size on disk (every file, graphs included).", epilog=EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("index", metavar="INDEX_DIR")
     p.add_argument("--verify", action="store_true", help="checksum every file against the manifest")
@@ -33,16 +33,28 @@ def run(args) -> int:
         return 0
     fde = info["fde"]
     size = sum(info["bytes"].values())
-    enc = info["encoder"] or {}
+    backend = info["backend"]
+    graph = backend["graph"]
+    enc = info["encoder"]
+    model = info["model"] or {}
     print(f"index       {info['path']}")
     print(f"documents   {info['documents']} live ({info['deleted']} removed, {info['segments']} segments, "
           f"{info['tokens']} token vectors)")
     print(f"tokens      dim {info['dim']}, stored as {info['token_dtype']}")
     print(f"FDE         {info['fde_dim']} values ({fde['preset']}: R={fde['repetitions']}, k={fde['simhash_bits']}, "
-          f"p={fde['projection_dimension']}, fill={fde['fill_empty']}), stored as {info['fde_dtype']}")
+          f"p={fde['projection_dimension']}, fill={fde['fill_empty']}, seed={fde['seed']}), stored as {info['fde_dtype']}")
+    if graph is None:
+        print("backend     exact (every FDE row scanned)")
+    else:
+        print(f"backend     hnsw (a usearch graph per segment: connectivity {graph['connectivity']}, expansion "
+              f"{graph['expansion_add']}/{graph['expansion_search']}, {graph['dtype']})")
     print(f"ids         {info['id_kind'] or '-'}")
-    print(f"encoder     {enc.get('model_folder') or '-'}")
+    if enc is None:
+        print("encoder     - (built from token vectors)")
+    else:
+        where = model.get("relative") or model.get("path") or "-"
+        print(f"encoder     {where} (dim {enc['dim']}, content sha256 {enc['sha256'][:12]})")
     print(f"disk        {size / 1e6:.1f} MB (" + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(info["bytes"].items())) + ")")
     if args.verify:
-        print("verified    every file matches its checksum")
+        print("verified    the manifest and every file match their checksums")
     return 0

@@ -7,7 +7,9 @@ import json
 import sys
 import time
 
+from ..index import MODES
 from . import CommandError
+from ._inputs import FORMATS
 
 EXAMPLES = """examples:
   muvera-nano search ./my-index "how do I sort a list in place?"
@@ -25,25 +27,27 @@ def register(subparsers) -> None:
     p.add_argument("index", metavar="INDEX_DIR")
     p.add_argument("query", metavar="QUERY", nargs="?", help="query text (or use --queries)")
     p.add_argument("--queries", help="file of queries (.jsonl, .csv, .tsv, other: one per line; - for stdin)")
-    p.add_argument("--format", choices=("auto", "jsonl", "csv", "tsv", "txt"), default="auto")
+    p.add_argument("--format", choices=FORMATS, default="auto")
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default=None)
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--mode", choices=("rerank", "maxsim", "muvera"), default="rerank")
-    p.add_argument("--candidates", type=int, default=100, help="FDE candidates re-scored in rerank mode")
-    p.add_argument("--model", help="model folder (default: the one the index was built with)")
+    p.add_argument("--mode", choices=MODES, default="rerank")
+    p.add_argument("--candidates", dest="n_candidates", type=int, default=100,
+                   help="FDE candidates re-scored in rerank mode")
+    p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
+                                   "was built with, found beside the index or where it was)")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..index import Index
-    from ..model import ColBERT, resolve_model
+    from ..model import load
     from ._inputs import read_records
 
     if (args.query is None) == (args.queries is None):
         raise CommandError("give either a QUERY or --queries FILE")
-    encoder = ColBERT(resolve_model(args.model), threads=args.threads) if args.model else None
+    encoder = load(args.model, threads=args.threads) if args.model else None
     idx = Index.open(args.index, encoder=encoder)
     if args.query is not None:
         items = [(None, args.query)]
@@ -55,7 +59,7 @@ def run(args) -> int:
     out = sys.stdout
     for i, (qid, text) in enumerate(items):
         t = time.perf_counter()
-        res = idx.search(queries[i], k=args.k, mode=args.mode, candidates=args.candidates, threads=args.threads)
+        res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates, threads=args.threads)
         ms = 1000 * (time.perf_counter() - t)
         row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
                "ms": round(ms, 3)}

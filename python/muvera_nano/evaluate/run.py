@@ -24,7 +24,7 @@ def _percentile_ms(seconds: list[float], q: float) -> float:
 
 
 def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", modes: Sequence[str] = MODES,
-             k: int = 100, candidates: int = 100, index_path: str | None = None, token_dtype: str = "float16",
+             k: int = 100, n_candidates: int = 100, index_path: str | None = None, token_dtype: str = "float16",
              fde_dtype: str = "float16", backend: str = "exact", ignore_identical_ids: bool = False,
              threads: int | None = None, progress=None) -> dict:
     """Runs the evaluation; returns a JSON-ready report (see `format_table`)."""
@@ -47,18 +47,18 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
     encode_s = time.perf_counter() - t0
 
     report = {"dataset": str(dataset) if isinstance(dataset, (str, os.PathLike)) else "<in memory>", "split": split,
-              "documents": len(ds.corpus_ids), "queries": len(ds.query_ids), "k": k, "candidates": candidates,
+              "documents": len(ds.corpus_ids), "queries": len(ds.query_ids), "k": k, "n_candidates": n_candidates,
               "token_dtype": token_dtype, "fde_dtype": fde_dtype, "backend": backend, "fde": idx.fde.to_dict(),
               "index_seconds": build_s, "index_docs_per_s": len(ds.corpus_ids) / build_s,
               "query_encoding_ms_per_query": 1000 * encode_s / max(1, len(ds.query_ids)),
-              "index_bytes": sum(idx.info()["bytes"].values()) if index_path else _memory_bytes(idx),
+              "index_bytes": sum(idx.info()["bytes"].values()),
               "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "modes": {}}
     for mode in modes:
         say(f"searching: {mode}")
         run, latencies = {}, []
         for i, qid in enumerate(ds.query_ids):
             t = time.perf_counter()
-            res = idx.search(queries[i], k=k + 1 if ignore_identical_ids else k, mode=mode, candidates=candidates,
+            res = idx.search(queries[i], k=k + 1 if ignore_identical_ids else k, mode=mode, n_candidates=n_candidates,
                              threads=threads)
             latencies.append(time.perf_counter() - t)
             ranked = [d for d in res.ids if not (ignore_identical_ids and d == qid)][:k]
@@ -67,14 +67,6 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
         metrics.update({"latency_p50_ms": _percentile_ms(latencies, 50), "latency_p99_ms": _percentile_ms(latencies, 99)})
         report["modes"][mode] = metrics
     return report
-
-
-def _memory_bytes(idx: Index) -> int:
-    total = 0
-    for seg in idx._segments:
-        for arr in (seg.tokens.tokens, seg.tokens.offsets, seg.tokens.scales, seg.fde, seg.fde_scales):
-            total += 0 if arr is None else arr.nbytes
-    return total
 
 
 def format_table(report: dict, metrics: Sequence[str] = TABLE_METRICS) -> str:
@@ -88,7 +80,7 @@ def format_table(report: dict, metrics: Sequence[str] = TABLE_METRICS) -> str:
                  f"{report['index_seconds']:.1f} s ({report['index_docs_per_s']:,.0f} docs/s), "
                  f"{report['index_bytes'] / 1e6:.1f} MB; query encoding {report['query_encoding_ms_per_query']:.2f} ms "
                  f"per query (not in the latencies); tokens {report['token_dtype']}, FDE {report['fde_dtype']}, "
-                 f"candidates {report['candidates']} ({report['backend']})")
+                 f"candidates {report['n_candidates']} ({report['backend']})")
     return "\n".join(lines)
 
 

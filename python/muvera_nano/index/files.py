@@ -1,105 +1,89 @@
-"""Crash-safe files: every file is written under a temporary name, fsynced, renamed into
-place and its folder fsynced, so a reader (or a restart after a crash) sees either the old
-file or the complete new one. Arrays are .npy files (self-describing, memory-mappable)."""
+"""The index's files and their records: every file is written atomically (muvera_nano._atomic),
+and the manifest records its name, size and SHA-256 (and, for .npy arrays, dtype and shape), so
+opening can refuse a file that is missing, truncated, foreign or changed."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import uuid
-from typing import Any, Callable
+from dataclasses import dataclass
 
 import numpy as np
+
+from .._atomic import HashingWriter, published, sha256_file, write_atomic
 
 
 class IndexFormatError(ValueError):
     """An index folder, manifest or file that is corrupt, truncated, foreign or inconsistent."""
 
 
-def fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+@dataclass(frozen=True)
+class FileRecord:
+    """What the manifest knows about one file of the index."""
+
+    file: str  # name inside the index folder
+    bytes: int
+    sha256: str
+    dtype: str | None = None  # .npy arrays: numpy dtype string and shape
+    shape: tuple[int, ...] | None = None
+
+    def to_dict(self) -> dict:
+        d = {"file": self.file, "bytes": self.bytes, "sha256": self.sha256}
+        if self.dtype is not None:
+            d.update(dtype=self.dtype, shape=list(self.shape))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FileRecord":
+        try:
+            shape = None if d.get("shape") is None else tuple(int(x) for x in d["shape"])
+            return cls(str(d["file"]), int(d["bytes"]), str(d["sha256"]), d.get("dtype"), shape)
+        except (KeyError, TypeError, ValueError) as e:
+            raise IndexFormatError(f"a file record in the manifest is malformed ({e!r}: {d!r})") from None
 
 
-@contextlib.contextmanager
-def published(path: str):
-    """Yields a temporary path beside `path` to write; on success fsyncs it, renames it to
-    `path` and fsyncs the folder; on failure removes it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    fsync_dir(folder)
-
-
-def write_atomic(path: str, write: Callable[[Any], None]) -> None:
-    """Calls write(file object) on a temporary file beside `path`, then publishes it."""
-    with published(path) as tmp, open(tmp, "wb") as f:
-        write(f)
-
-
-class _HashingWriter:
-    """A file wrapper that hashes what passes through it."""
-
-    def __init__(self, f):
-        self.f = f
-        self.h = hashlib.sha256()
-        self.n = 0
-
-    def write(self, b) -> int:
-        mv = memoryview(b).cast("B")
-        self.h.update(mv)
-        self.n += len(mv)
-        return self.f.write(mv)
-
-
-def save_array(path: str, array: np.ndarray) -> dict:
-    """Writes `array` as .npy atomically; returns its record {file, bytes, sha256, dtype, shape}."""
+def save_array(folder: str, name: str, array: np.ndarray) -> FileRecord:
+    """Writes `array` as folder/name (.npy) atomically and returns its record."""
     array = np.ascontiguousarray(array)
-    digest = {}
+    sums = {}
 
     def write(f):
-        w = _HashingWriter(f)
+        w = HashingWriter(f)
         np.lib.format.write_array(w, array, allow_pickle=False)
-        digest["sha256"], digest["bytes"] = w.h.hexdigest(), w.n
+        sums.update(sha256=w.sha256.hexdigest(), bytes=w.bytes)
 
-    write_atomic(path, write)
-    return {"file": os.path.basename(path), "bytes": digest["bytes"], "sha256": digest["sha256"],
-            "dtype": array.dtype.str, "shape": list(array.shape)}
-
-
-def sha256_file(path: str, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
+    write_atomic(os.path.join(folder, name), write)
+    return FileRecord(name, sums["bytes"], sums["sha256"], array.dtype.str, tuple(array.shape))
 
 
-def load_array(folder: str, record: dict, *, mmap: bool, verify: bool) -> np.ndarray:
-    """Opens a .npy named by a manifest record, refusing anything that does not match it:
-    missing, truncated or extended, a foreign header, another dtype or shape, or (when
-    `verify`) other bytes than were written."""
-    path = os.path.join(folder, record["file"])
+def save_file(folder: str, name: str, write_to) -> FileRecord:
+    """Publishes folder/name written by `write_to(temporary path)` (for files a library writes
+    itself, such as a usearch graph) and returns its record."""
+    path = os.path.join(folder, name)
+    with published(path) as tmp:
+        write_to(tmp)
+        record = FileRecord(name, os.path.getsize(tmp), sha256_file(tmp))
+    return record
+
+
+def check_file(folder: str, record: FileRecord, *, verify: bool) -> str:
+    """The path of a recorded file, after checking it exists with the recorded size (and, when
+    `verify`, the recorded contents)."""
+    path = os.path.join(folder, record.file)
     if not os.path.isfile(path):
         raise IndexFormatError(f"{path}: missing (the manifest names it)")
     size = os.path.getsize(path)
-    if size != record["bytes"]:
-        raise IndexFormatError(f"{path}: {size} bytes on disk, the manifest says {record['bytes']} (truncated or replaced)")
+    if size != record.bytes:
+        raise IndexFormatError(f"{path}: {size} bytes on disk, the manifest says {record.bytes} (truncated or replaced)")
+    if verify and sha256_file(path) != record.sha256:
+        raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
+    return path
+
+
+def load_array(folder: str, record: FileRecord, *, verify: bool) -> np.ndarray:
+    """Memory-maps a recorded .npy, refusing anything that does not match its record: missing,
+    truncated or extended, a foreign header, another dtype or shape, or (when `verify`) other
+    bytes than were written."""
+    path = check_file(folder, record, verify=verify)
     with open(path, "rb") as f:
         try:
             version = np.lib.format.read_magic(f)
@@ -107,24 +91,7 @@ def load_array(folder: str, record: dict, *, mmap: bool, verify: bool) -> np.nda
             shape, fortran, dtype = read_header(f)
         except ValueError as e:
             raise IndexFormatError(f"{path}: not a .npy array file ({e})") from None
-    if fortran or dtype.str != record["dtype"] or list(shape) != list(record["shape"]):
+    if fortran or dtype.str != record.dtype or tuple(shape) != record.shape:
         raise IndexFormatError(f"{path}: holds {dtype.str} {tuple(shape)}, the manifest says "
-                               f"{record['dtype']} {tuple(record['shape'])}")
-    if verify and sha256_file(path) != record["sha256"]:
-        raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
-    if mmap and size > 0:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    return np.load(path, allow_pickle=False)
-
-
-def save_json(path: str, data: dict) -> None:
-    payload = (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
-    write_atomic(path, lambda f: f.write(payload))
-
-
-def load_json(path: str) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise IndexFormatError(f"{path}: not valid JSON ({e})") from None
+                               f"{record.dtype} {record.shape}")
+    return np.load(path, mmap_mode="r", allow_pickle=False) if record.bytes else np.load(path, allow_pickle=False)

@@ -6,25 +6,25 @@ Needs the optional dependency usearch (`pip install 'muvera-nano[graph]'`)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 
-from .files import IndexFormatError, published, sha256_file
+from .files import FileRecord, IndexFormatError, check_file, save_file
 
 BACKENDS = ("exact", "hnsw")
 GRAPH_DTYPES = ("bf16", "f16", "f32", "i8")
+_CHUNK = 8192  # rows converted to float32 and added to a graph at a time
 
 
 @dataclasses.dataclass(frozen=True)
 class GraphConfig:
     """HNSW settings: links per node, candidate-list sizes while building and searching (a
     search explores at least as many as it is asked for), and the precision the graph keeps its
-    vectors in: 'bf16' (the default: on 10,000 FDEs it searched 1.4x and built 1.5x faster than
-    'f16' on AVX512_BF16 hardware with the same recall; bench/bench_index.py), 'f16', 'f32', or
-    'i8', which suits only vectors with entries near ±1 (usearch quantizes with a fixed scale, and
-    normalised FDE entries are ~0.01: recall fell from 0.64 to 0.48). Candidates are always re-scored
-    from the stored FDE rows, so the graph's precision only affects which rows it proposes."""
+    vectors in: 'bf16' (the default: faster than 'f16' at the same recall where usearch has an
+    AVX512_BF16 kernel), 'f16', 'f32', or 'i8' (unsuited to normalised FDEs: usearch quantizes
+    with a fixed scale made for entries near ±1). Measurements: bench/README.md, section Index.
+    Candidates are always re-scored from the stored FDE rows, so the graph's precision only
+    affects which rows it proposes."""
 
     connectivity: int = 16
     expansion_add: int = 128
@@ -62,34 +62,28 @@ def _usearch():
     return UIndex
 
 
-def build_graph(fde_rows: np.ndarray, cfg: GraphConfig, threads: int | None):
-    """A graph over float32 FDE rows, keyed by row index (inner-product metric)."""
+def build_graph(fde, cfg: GraphConfig, threads: int | None):
+    """A graph over a segment's stored FDE rows (storage.DenseFde), keyed by row index
+    (inner-product metric). Built the same way for new and compacted segments, so a compacted
+    index proposes the candidates the original did. Rows go in as float32 a chunk at a time,
+    in row order, so the float32 copy stays small."""
     UIndex = _usearch()
-    g = UIndex(ndim=fde_rows.shape[1], metric="ip", dtype=cfg.dtype, connectivity=cfg.connectivity,
+    g = UIndex(ndim=fde.width, metric="ip", dtype=cfg.dtype, connectivity=cfg.connectivity,
                expansion_add=cfg.expansion_add, expansion_search=cfg.expansion_search)
-    if len(fde_rows):
-        g.add(np.arange(len(fde_rows), dtype=np.uint64), np.ascontiguousarray(fde_rows, dtype=np.float32),
-              threads=threads or 0)
+    for start in range(0, len(fde), _CHUNK):
+        rows = slice(start, min(start + _CHUNK, len(fde)))
+        g.add(np.arange(rows.start, rows.stop, dtype=np.uint64), fde.to_float32(rows), threads=threads or 0)
     return g
 
 
-def save_graph(folder: str, name: str, graph) -> dict:
-    """Writes the graph atomically (temporary file, fsync, rename); returns its manifest record."""
-    path = os.path.join(folder, f"{name}.hnsw.usearch")
-    with published(path) as tmp:
-        graph.save(tmp)
-        record = {"file": os.path.basename(path), "bytes": os.path.getsize(tmp), "sha256": sha256_file(tmp)}
-    return record
+def save_graph(folder: str, name: str, graph) -> FileRecord:
+    """Writes the graph atomically as folder/name; returns its record."""
+    return save_file(folder, name, graph.save)
 
 
-def open_graph(folder: str, record: dict, n: int, ndim: int, cfg: GraphConfig, verify: bool):
-    path = os.path.join(folder, record["file"])
-    if not os.path.isfile(path):
-        raise IndexFormatError(f"{path}: missing (the manifest names it)")
-    if os.path.getsize(path) != record["bytes"]:
-        raise IndexFormatError(f"{path}: {os.path.getsize(path)} bytes on disk, the manifest says {record['bytes']}")
-    if verify and sha256_file(path) != record["sha256"]:
-        raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
+def open_graph(folder: str, record: FileRecord, n: int, ndim: int, cfg: GraphConfig, verify: bool):
+    """Memory-maps a recorded graph, refusing one that does not match its record or its segment."""
+    path = check_file(folder, record, verify=verify)
     UIndex = _usearch()
     try:
         g = UIndex.restore(path, view=True)

@@ -39,6 +39,11 @@ def encode_ids(ids: Sequence[Any], kind: str) -> dict[str, np.ndarray]:
     return {"id_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "id_offsets": offsets}
 
 
+def id_parts(kind: str) -> tuple[str, ...]:
+    """The arrays a segment stores its ids in."""
+    return ("ids",) if kind == INT else ("id_bytes", "id_offsets")
+
+
 class SegmentIds:
     """The ids of one segment, as stored."""
 
@@ -47,6 +52,13 @@ class SegmentIds:
         self._ints = arrays.get("ids")
         self._bytes = arrays.get("id_bytes")
         self._offsets = arrays.get("id_offsets")
+
+    @classmethod
+    def from_ids(cls, ids: Sequence[Any], kind: str) -> "SegmentIds":
+        return cls(kind, encode_ids(ids, kind))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"ids": self._ints} if self.kind == INT else {"id_bytes": self._bytes, "id_offsets": self._offsets}
 
     def __len__(self) -> int:
         return len(self._ints) if self.kind == INT else len(self._offsets) - 1
@@ -58,5 +70,56 @@ class SegmentIds:
         data, off = self._bytes, self._offsets
         return [bytes(data[off[r]:off[r + 1]]).decode("utf-8") for r in np.asarray(rows).tolist()]
 
-    def all(self) -> list:
-        return self.get(np.arange(len(self)))
+
+def new_ids(ids: Sequence[Any] | None, n: int, kind: str | None, next_int_id: int, existing) -> tuple[list, str]:
+    """(ids, kind) for `n` new documents: the caller's (checked: one kind, the index's, unique,
+    not in `existing`) or, without them, consecutive ints from `next_int_id`."""
+    if ids is None:
+        if kind == STR:
+            raise ValueError("this index uses string ids: pass ids=")
+        return list(range(next_int_id, next_int_id + n)), INT
+    ids = list(ids)
+    if len(ids) != n:
+        raise ValueError(f"ids has {len(ids)} entries for {n} documents")
+    given = id_kind(ids)
+    if kind not in (None, given):
+        raise TypeError(f"this index uses {kind} ids, got {given} ids")
+    ids = [int(i) for i in ids] if given == INT else ids
+    seen = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"ids contains {i!r} more than once")
+        seen.add(i)
+    clash = next((i for i in ids if i in existing), None)
+    if clash is not None:
+        raise ValueError(f"id {clash!r} is already in the index (remove it first)")
+    return ids, given
+
+
+class IdMap:
+    """id -> (segment position, row) of every live document: built when something needs it
+    (adding checks for clashes, removing locates) and kept up to date by the index's changes."""
+
+    def __init__(self, segments):
+        self._where = {}
+        for s, seg in enumerate(segments):
+            rows = seg.live_rows
+            self._where.update(zip(seg.ids.get(rows), ((s, int(r)) for r in rows)))
+
+    def __contains__(self, i) -> bool:
+        return i in self._where
+
+    def add(self, segment: int, ids: Sequence[Any]) -> None:
+        self._where.update((i, (segment, r)) for r, i in enumerate(ids))
+
+    def discard(self, ids: Sequence[Any]) -> None:
+        for i in ids:
+            self._where.pop(i, None)
+
+    def locate(self, ids: Sequence[Any]) -> list[tuple[int, int]]:
+        """Sorted (segment position, row) of `ids`; KeyError naming the unknown ones."""
+        missing = [i for i in ids if i not in self._where]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise KeyError(f"not in the index: {missing[:5]!r}{more}")
+        return sorted({self._where[i] for i in ids})

@@ -2,7 +2,7 @@
 
 - ``maxsim``: exact MaxSim against every live document;
 - ``muvera``: the FDE dot product only;
-- ``rerank``: the FDE's top ``candidates`` re-scored with exact MaxSim.
+- ``rerank``: the FDE's top ``n_candidates`` re-scored with exact MaxSim.
 
 Every ranking orders by score descending, equal scores by index order (segment, then row),
 NaN last, across segments exactly as within one.
@@ -14,7 +14,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..kernels import Ragged, dot_scores, dot_topk, rerank
+from ..kernels import Ragged
 from .graph import graph_candidates
 from .segment import Segment
 
@@ -63,15 +63,13 @@ def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, 
         # A graph only pays when it skips most rows; asking for a quarter or more of a segment
         # scans it exactly (which also makes small and exhaustive requests exact).
         if seg.graph is None or 4 * kk >= seg.n_live:
-            ids, scores = dot_topk(query_fdes, seg.fde, kk, scales=seg.fde_scales, exclude=seg.deleted, threads=threads)
+            ids, scores = seg.fde.topk(query_fdes, kk, seg.deleted, threads)
             for i in range(len(query_fdes)):
                 per_query[i].append(_hits(s, ids[i], scores[i]))
             continue
         for i, rows in enumerate(graph_candidates(seg.graph, query_fdes, kk, seg.deleted, threads)):
             rows = np.sort(rows)
-            scales = None if seg.fde_scales is None else np.ascontiguousarray(seg.fde_scales[rows])
-            scores = dot_scores(query_fdes[i], np.ascontiguousarray(seg.fde[rows]), scales=scales, threads=threads)
-            per_query[i].append(_hits(s, rows, scores))
+            per_query[i].append(_hits(s, rows, seg.fde.scores(query_fdes[i], rows, threads)))
     return [_merge(p, c) for p in per_query]
 
 
@@ -80,8 +78,8 @@ def exact(segments: Sequence[Segment], query: np.ndarray, k: int, threads) -> Hi
     for s, seg in enumerate(segments):
         if seg.n_live == 0:
             continue
-        cand = None if seg.deleted is None else seg.live_rows()
-        ids, scores = rerank(query, seg.tokens, candidates=cand, k=min(k, seg.n_live), threads=threads)
+        rows = None if seg.deleted is None else seg.live_rows
+        ids, scores = seg.tokens.rerank(query, rows, min(k, seg.n_live), threads)
         parts.append(_hits(s, ids, scores))
     return _merge(parts, k)
 
@@ -90,17 +88,27 @@ def rescore(segments: Sequence[Segment], query: np.ndarray, cand: Hits, k: int, 
     parts = []
     for s in np.unique(cand.seg).tolist():
         rows = np.ascontiguousarray(cand.row[cand.seg == s])
-        ids, scores = rerank(query, segments[s].tokens, candidates=rows, k=min(k, len(rows)), threads=threads)
+        ids, scores = segments[s].tokens.rerank(query, rows, min(k, len(rows)), threads)
         parts.append(_hits(s, ids, scores))
     return _merge(parts, k)
 
 
 def search(segments: Sequence[Segment], queries: Ragged, query_fdes: np.ndarray | None, mode: str, k: int,
-           candidates: int, threads) -> list[Hits]:
+           n_candidates: int, threads) -> list[Hits]:
     n = len(queries)
     if mode == "maxsim":
         return [exact(segments, queries[i], k, threads) for i in range(n)]
     if mode == "muvera":
         return fde_candidates(segments, query_fdes, k, threads)
-    cands = fde_candidates(segments, query_fdes, max(candidates, k), threads)
+    cands = fde_candidates(segments, query_fdes, max(n_candidates, k), threads)
     return [rescore(segments, queries[i], cands[i], k, threads) for i in range(n)]
+
+
+def ids_of(segments: Sequence[Segment], hits: Hits) -> list:
+    """The user's ids of ranked hits."""
+    out = [None] * len(hits.seg)
+    for s in np.unique(hits.seg).tolist():
+        pos = np.nonzero(hits.seg == s)[0]
+        for p, v in zip(pos.tolist(), segments[s].ids.get(hits.row[pos])):
+            out[p] = v
+    return out

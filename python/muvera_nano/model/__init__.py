@@ -1,8 +1,12 @@
-"""The model: reading PyLate checkpoints, exporting them to ONNX, and the encoder.
+"""The model: reading PyLate checkpoints, exporting them to ONNX, the encoder, and its identity.
 
->>> from muvera_nano.model import export, ColBERT
->>> export("path/to/pylate-checkpoint", "model-dir")            # doctest: +SKIP
->>> encoder = ColBERT("model-dir", threads=1)                     # doctest: +SKIP
+``load`` takes an exported model folder, a PyLate checkpoint folder or a hub id (the last two
+are exported once into a cache) and returns the encoder.
+
+>>> from muvera_nano import model
+>>> encoder = model.load("path/to/pylate-checkpoint", threads=1)  # doctest: +SKIP
+>>> model.export("path/to/pylate-checkpoint", "model-dir")        # doctest: +SKIP
+>>> encoder = model.load("model-dir", threads=1)                  # doctest: +SKIP
 >>> queries = encoder.encode(["what is colbert?"], is_query=True) # doctest: +SKIP
 """
 
@@ -10,7 +14,8 @@ from ._files import CheckpointError
 from .checkpoint import Checkpoint, DenseLayer, EncoderShape, PyLateConfig, load_checkpoint
 from .encoder import ColBERT
 from .export import ExportSummary, export
-from .resolve import resolve_model
+from .identity import ModelIdentity
+from .resolve import load, resolve_model
 from .settings import EncodingSettings
 
 __all__ = [
@@ -21,8 +26,10 @@ __all__ = [
     "EncoderShape",
     "EncodingSettings",
     "ExportSummary",
+    "ModelIdentity",
     "PyLateConfig",
     "export",
+    "load",
     "load_checkpoint",
     "resolve_model",
 ]

@@ -1,11 +1,9 @@
-"""Small file helpers for the model package: JSON reading with clear errors, atomic writes,
-and a safetensors reader (numpy API) that turns every failure into a message naming the file."""
+"""Reading checkpoint files with clear errors: JSON, and safetensors (numpy API) with every
+failure turned into a message naming the file. (Writing goes through muvera_nano._atomic.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,43 +25,6 @@ def read_json(path: Path, *, required: bool = True) -> Any:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Writes `data` to `path` through a temporary file in the same folder, fsync and rename,
-    so a reader never sees a partial file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:

@@ -359,7 +359,7 @@ def _map_hash(root: Path, config: dict, word: dict[str, np.ndarray], hidden: int
         raise CheckpointError(
             f"{root}/model.safetensors: cannot tell the BertHash table from the projection by shape: {found} "
             f"(hidden size {hidden}); refusing an ambiguous mapping")
-    (tname, table), (pname, proj) = ((nb, b), (na, a)) if is_proj[0] else ((na, a), (nb, b))
+    (tname, table), (_, proj) = ((nb, b), (na, a)) if is_proj[0] else ((na, a), (nb, b))
     weights["embeddings.hash_table"] = np.ascontiguousarray(table, dtype=np.float32)
     weights["embeddings.hash_projection"] = np.ascontiguousarray(proj, dtype=np.float32)
     vocab = config.get("vocab_size")

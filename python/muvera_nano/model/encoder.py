@@ -11,6 +11,7 @@ in the skiplist) and return them in input order.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..kernels import Ragged
 from ._files import CheckpointError
+from .identity import ModelIdentity, identity_of
 from .onnx_export import ATTENTION_MASK, INPUT_IDS
 from .settings import MODEL_FILE, TOKENIZER_FILE, EncodingSettings
 
@@ -96,6 +98,11 @@ class ColBERT:
     def dim(self) -> int:
         return self.settings.dim
 
+    @functools.cached_property
+    def identity(self) -> ModelIdentity:
+        """A content hash of the model folder, its dimension and settings (hashed on first use)."""
+        return identity_of(self.folder, self.settings)
+
     def encode(self, texts: Sequence[str], is_query: bool) -> list[np.ndarray]:
         """One float32 array (kept tokens, dim) per text, in input order.
 
@@ -116,7 +123,7 @@ class ColBERT:
 
     # -- steps (separate so the benchmark can time them) ------------------------------------------
     def _prepare(self, texts: Sequence[str], is_query: bool) -> _Prepared:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not isinstance(is_query, (bool, np.bool_)):
             raise TypeError(f"is_query must be True or False, got {type(is_query).__name__}")
         is_query = bool(is_query)
@@ -215,12 +222,13 @@ class ColBERT:
             raise CheckpointError(f"{path} cannot be loaded by onnxruntime: {type(e).__name__}: {e}") from None
 
 
-def _check_texts(texts: Any) -> list[str]:
+def check_texts(texts: Any, name: str = "texts") -> list[str]:
+    """`texts` as a list, after checking it is a list or tuple of strings (TypeError naming `name`)."""
     if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings, got a single str; wrap it as [text]")
+        raise TypeError(f"{name} must be a list of strings, got a single str; wrap it as [text]")
     if not isinstance(texts, (list, tuple)):
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}")
+            raise TypeError(f"{name}[{i}] must be a str, got {type(t).__name__}")
     return list(texts)

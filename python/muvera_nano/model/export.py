@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ._files import CheckpointError, write_atomic
+from .._atomic import write_atomic
+from ._files import CheckpointError
 from .checkpoint import Checkpoint, load_checkpoint
 from .settings import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, EncodingSettings
 

@@ -1,11 +1,13 @@
 """A model given as an exported folder, a PyLate checkpoint folder or a hub id, turned into an
-exported model folder (exporting into a cache the first time)."""
+exported model folder (exporting into a cache the first time) and loaded: the one way every
+caller (the index, each command) gets an encoder from what the user named."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
+from typing import Callable
 
 from .settings import MODEL_FILE, SETTINGS_FILE
 
@@ -21,14 +23,27 @@ def is_exported(folder: str | os.PathLike) -> bool:
     return (p / SETTINGS_FILE).is_file() and (p / MODEL_FILE).is_file()
 
 
-def resolve_model(spec: str | os.PathLike, *, progress=None) -> Path:
+def load(source: str | os.PathLike, *, threads: int | None = None, batch_size: int = 32,
+         graph_optimization: str = "all", spin: bool = True, progress: Callable[[str], None] | None = None):
+    """The encoder (a :class:`ColBERT`) for `source`: an exported model folder, a PyLate
+    checkpoint folder or a hub id (the last two exported once into the cache, see
+    :func:`resolve_model`). The other arguments are :class:`ColBERT`'s."""
+    from .encoder import ColBERT
+
+    folder = resolve_model(source, progress=progress)
+    return ColBERT(folder, threads, batch_size, graph_optimization=graph_optimization, spin=spin)
+
+
+def resolve_model(spec: str | os.PathLike, *, progress: Callable[[str], None] | None = None) -> Path:
     """An exported model folder for `spec`: used as is when it already is one; otherwise the
     checkpoint (folder or hub id) is exported once into the cache and that folder returned."""
-    if is_exported(spec):
-        return Path(spec).resolve()
+    if not isinstance(spec, (str, os.PathLike)):
+        raise TypeError(f"the model must be a folder path or a hub id string, got {type(spec).__name__}")
+    text = os.path.expanduser(os.fspath(spec))
+    if is_exported(text):
+        return Path(text).resolve()
     from .export import export
 
-    text = os.fspath(spec)
     key = text
     if os.path.isdir(text):  # a local checkpoint: re-export when its files change
         key = os.path.abspath(text) + "".join(

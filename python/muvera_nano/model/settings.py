@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ._files import CheckpointError, read_json, write_json_atomic
+from .._atomic import read_json, write_json
+from ._files import CheckpointError
 
 SETTINGS_FILE = "encoding.json"
 MODEL_FILE = "model.onnx"
@@ -40,24 +41,19 @@ class EncodingSettings:
     versions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = {"format": FORMAT, "format_version": FORMAT_VERSION}
-        data.update(asdict(self))
+        data = asdict(self)
         data["skiplist_words"] = list(self.skiplist_words)
         data["skiplist_ids"] = list(self.skiplist_ids)
         return data
 
     def save(self, folder: Path) -> None:
-        write_json_atomic(Path(folder) / SETTINGS_FILE, self.to_json())
+        write_json(Path(folder) / SETTINGS_FILE, FORMAT, FORMAT_VERSION, self.to_json())
 
     @classmethod
     def load(cls, folder: Path) -> "EncodingSettings":
         path = Path(folder) / SETTINGS_FILE
-        data = read_json(path)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise CheckpointError(f"{path} is not a muvera-nano encoding settings file (format {FORMAT!r})")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(f"{path} has format_version {data.get('format_version')!r}; this muvera-nano "
-                                  f"reads version {FORMAT_VERSION}: re-export the model")
+        data = read_json(path, FORMAT, FORMAT_VERSION, CheckpointError, what="encoding settings file",
+                         upgrade="re-export the model")
         optional = {"quantized", "source", "versions"}
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         missing = [f.name for f in fields(cls) if f.name not in values and f.name not in optional]
