@@ -135,9 +135,9 @@ struct Avx512 {
     _mm512_storeu_pd(out + 8, n.hi);
   }
 
-  static MN_INLINE void to_half_store(uint16_t* p, F v) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
+  // Through a (full) masked store, which GCC folds into vcvtps2ph's memory form: 4-5% faster
+  // than the register form plus a plain store on Zen 4 (20,000 x 128 rows: 261 vs 273 us).
+  static MN_INLINE void to_half_store(uint16_t* p, F v) { to_half_store_first(p, 16, v); }
   static MN_INLINE void to_half_store_first(uint16_t* p, int64_t n, F v) {
     _mm256_mask_storeu_epi16(p, lanes_mask(n), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
