@@ -51,7 +51,11 @@ def test_scoring_allocates_nothing_the_size_of_the_inputs(rng):
 @pytest.mark.parametrize(
     "bad, exc, pattern",
     [
-        (lambda q: q.astype(np.float64), TypeError, r"queries must be a float32 array, got float64 array of shape \(5, 8\)"),
+        (
+            lambda q: q.astype(np.float64),
+            TypeError,
+            r"queries must be a float32 array, got float64 array of shape \(5, 8\)",
+        ),
         (lambda q: q[0], ValueError, r"queries must be 2-D \(rows, dim\) or 3-D"),
         (lambda q: q[None, None], ValueError, r"queries must be 2-D \(rows, dim\) or 3-D"),
         (lambda q: q.tolist(), TypeError, r"queries must be a float32 numpy array .* got list"),
@@ -76,20 +80,52 @@ def test_rerank_names_its_query_argument(store, query):
     [
         (lambda t, o: mn.Ragged(t.tolist(), o), TypeError, r"tokens must be a 2-D numpy array, got list"),
         (lambda t, o: mn.Ragged(t.astype(np.float64), o), TypeError, r"tokens must be float32, float16, bfloat16"),
-        (lambda t, o: mn.Ragged(t.view(np.uint16), o), TypeError, r"tokens is uint16, which is ambiguous: if it holds bfloat16 bits, pass dtype='bfloat16'"),
+        (
+            lambda t, o: mn.Ragged(t.view(np.uint16), o),
+            TypeError,
+            r"tokens is uint16, which is ambiguous: if it holds bfloat16 bits, pass dtype='bfloat16'",
+        ),
         (lambda t, o: mn.Ragged(t[:, ::2], o), ValueError, r"tokens must have contiguous rows"),
         (lambda t, o: mn.Ragged(t[::-1], o), ValueError, r"tokens has negative strides"),
         (lambda t, o: mn.Ragged(t.ravel(), o), ValueError, r"tokens must be 2-D \(rows, dim\), got shape \(48,\)"),
         (lambda t, o: mn.Ragged(t, o.astype(np.int32)), TypeError, r"offsets must be an int64 array, got int32"),
         (lambda t, o: mn.Ragged(t, o[1:]), ValueError, r"offsets must start at 0, got 3"),
-        (lambda t, o: mn.Ragged(t, np.array([0, 5, 4, 8])), ValueError, r"offsets must be non-decreasing; offsets\[2\] = 4 < offsets\[1\] = 5"),
-        (lambda t, o: mn.Ragged(t, np.array([0, 3, 9])), ValueError, r"offsets must end at the number of token rows \(8\), got 9"),
-        (lambda t, o: mn.Ragged(t, np.zeros((0,), np.int64)), ValueError, r"offsets must be 1-D with n \+ 1 >= 1 entries"),
+        (
+            lambda t, o: mn.Ragged(t, np.array([0, 5, 4, 8])),
+            ValueError,
+            r"offsets must be non-decreasing; offsets\[2\] = 4 < offsets\[1\] = 5",
+        ),
+        (
+            lambda t, o: mn.Ragged(t, np.array([0, 3, 9])),
+            ValueError,
+            r"offsets must end at the number of token rows \(8\), got 9",
+        ),
+        (
+            lambda t, o: mn.Ragged(t, np.zeros((0,), np.int64)),
+            ValueError,
+            r"offsets must be 1-D with n \+ 1 >= 1 entries",
+        ),
         (lambda t, o: mn.Ragged(t, o.reshape(1, -1)), ValueError, r"offsets must be 1-D"),
-        (lambda t, o: mn.Ragged(t.astype(np.int8), o), TypeError, r"scales must be a float32 array with one scale per row for int8 values, got None"),
-        (lambda t, o: mn.Ragged(t.astype(np.int8), o, np.ones(3, np.float32)), ValueError, r"scales must have shape \(8,\)"),
-        (lambda t, o: mn.Ragged(t, o, np.ones(8, np.float32)), ValueError, r"scales is only used with int8 values, got scales for float32"),
-        (lambda t, o: mn.Ragged(t.astype(np.float16), o, dtype="bfloat16"), TypeError, r"tokens holds float16 values but dtype='bfloat16' was given"),
+        (
+            lambda t, o: mn.Ragged(t.astype(np.int8), o),
+            TypeError,
+            r"scales must be a float32 array with one scale per row for int8 values, got None",
+        ),
+        (
+            lambda t, o: mn.Ragged(t.astype(np.int8), o, np.ones(3, np.float32)),
+            ValueError,
+            r"scales must have shape \(8,\)",
+        ),
+        (
+            lambda t, o: mn.Ragged(t, o, np.ones(8, np.float32)),
+            ValueError,
+            r"scales is only used with int8 values, got scales for float32",
+        ),
+        (
+            lambda t, o: mn.Ragged(t.astype(np.float16), o, dtype="bfloat16"),
+            TypeError,
+            r"tokens holds float16 values but dtype='bfloat16' was given",
+        ),
         (lambda t, o: mn.Ragged(t, o, dtype="float64"), ValueError, r"dtype must be one of"),
     ],
 )
@@ -115,7 +151,11 @@ def test_docs_must_be_ragged(query):
         (dict(candidates=np.array([-1])), ValueError, r"candidates\[0\] = -1 is not a document index"),
         (dict(candidates=np.array([2, 0, 2])), ValueError, r"candidates lists document 2 more than once"),
         (dict(candidates=np.array([0.0, 1.0])), TypeError, r"candidates must be an int64 array, got float64"),
-        (dict(candidates=np.array([[0, 1]])), ValueError, r"candidates must have shape \(n_candidates,\) for one query"),
+        (
+            dict(candidates=np.array([[0, 1]])),
+            ValueError,
+            r"candidates must have shape \(n_candidates,\) for one query",
+        ),
         (dict(candidates=[0, 1]), TypeError, r"candidates must be an int64 numpy array"),
         (dict(candidates=np.array([0, 1, 2, 0])[::2]), ValueError, r"candidates must be C-contiguous"),
         (dict(threads=0), ValueError, r"threads must be between 1 and 1024, got 0"),
@@ -156,7 +196,9 @@ def test_private_hooks_stay_out_of_the_public_surface():
 
 
 def test_batch_candidates_shape_is_checked(store, query):
-    with pytest.raises(ValueError, match=r"candidates must have shape \(n_queries, n_candidates\) = \(2, n_candidates\)"):
+    with pytest.raises(
+        ValueError, match=r"candidates must have shape \(n_queries, n_candidates\) = \(2, n_candidates\)"
+    ):
         mn.rerank(np.stack([query, query]), store, candidates=np.zeros((3, 1), np.int64))
 
 

@@ -89,10 +89,10 @@ std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool&
     type_fail(name, "a float32 array", a, std::string("convert it with ") + name + ".astype(numpy.float32)");
   single = a.ndim() == 2;
   if (single) return {float32_matrix(a, name)};
-  if (a.ndim() != 3)
-    value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
+  if (a.ndim() != 3) value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
   if (a.shape(0) == 0 || a.shape(1) == 0) {
-    return std::vector<RowMatrix>(static_cast<size_t>(a.shape(0)), RowMatrix{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
+    return std::vector<RowMatrix>(static_cast<size_t>(a.shape(0)),
+                                  RowMatrix{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
   }
   if (a.strides(0) < 0 || a.strides(1) < 0 || a.strides(2) < 0)
     value_fail(name, "has negative strides; pass numpy.ascontiguousarray(" + std::string(name) + ")");
@@ -101,7 +101,8 @@ std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool&
                          std::to_string(a.strides(2)) + "; pass numpy.ascontiguousarray(" + name + ")");
   std::vector<RowMatrix> out(static_cast<size_t>(a.shape(0)));
   const auto* base = static_cast<const unsigned char*>(a.data());
-  for (py::ssize_t i = 0; i < a.shape(0); ++i) out[i] = RowMatrix{base + i * a.strides(0), a.shape(1), a.shape(2), a.strides(1)};
+  for (py::ssize_t i = 0; i < a.shape(0); ++i)
+    out[i] = RowMatrix{base + i * a.strides(0), a.shape(1), a.shape(2), a.strides(1)};
   return out;
 }
 

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "arrays.h"
-#include "stores.h"
 #include "muvera_nano/maxsim.h"
+#include "stores.h"
 
 namespace muvera_nano::bindings {
 namespace {
@@ -28,8 +28,8 @@ const T* state_array(py::handle obj, const char* name, int64_t rows, int64_t col
   if (!py::isinstance<py::array_t<T, py::array::c_style>>(obj))
     throw py::type_error(std::string(name) + " must be a C-contiguous " + dtype + " array, got " + describe(obj));
   auto a = py::reinterpret_borrow<py::array_t<T, py::array::c_style>>(obj);
-  const bool ok = (rows < 0) ? (a.ndim() == 1 && a.shape(0) == cols)
-                             : (a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols);
+  const bool ok =
+      (rows < 0) ? (a.ndim() == 1 && a.shape(0) == cols) : (a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols);
   if (!ok)
     throw py::value_error(std::string(name) + " must have shape " +
                           (rows < 0 ? "(" + std::to_string(cols) + ",)"
@@ -101,12 +101,14 @@ py::array encode(const PyFdePlan& p, py::handle items_obj, FdeKind kind, bool fi
     if ((dim > 1 && out.strides(1) != 4) || out.strides(0) < 0 || out.strides(0) % 4 != 0 ||
         !(out.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
       throw py::value_error("out must be aligned with contiguous rows (inner stride 4 bytes), got strides (" +
-                            std::to_string(out.strides(0)) + ", " + std::to_string(out.ndim() > 1 ? out.strides(1) : 0) +
-                            ")");
+                            std::to_string(out.strides(0)) + ", " +
+                            std::to_string(out.ndim() > 1 ? out.strides(1) : 0) + ")");
     row_stride = out.strides(0) / 4;
     const size_t out_bytes = items.count ? static_cast<size_t>((items.count - 1) * out.strides(0) + dim * 4) : 0;
     const size_t tok_bytes =
-        items.tokens.rows ? static_cast<size_t>((items.tokens.rows - 1) * items.tokens.row_stride + items.tokens.cols * 4) : 0;
+        items.tokens.rows
+            ? static_cast<size_t>((items.tokens.rows - 1) * items.tokens.row_stride + items.tokens.cols * 4)
+            : 0;
     if (overlaps(out.data(), out_bytes, items.tokens.data, tok_bytes) ||
         overlaps(out.data(), out_bytes, items.offsets, static_cast<size_t>((items.count + 1) * items.offset_stride)))
       throw py::value_error("out must not share memory with the input tokens or offsets");
@@ -121,7 +123,8 @@ py::array encode(const PyFdePlan& p, py::handle items_obj, FdeKind kind, bool fi
 
 py::dict google_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, int64_t projection_dim, int64_t final_dim,
                       int64_t seed) {
-  if (dim < 1 || dim > (int64_t{1} << 22)) throw py::value_error("dimension must be in [1, 4194304], got " + std::to_string(dim));
+  if (dim < 1 || dim > (int64_t{1} << 22))
+    throw py::value_error("dimension must be in [1, 4194304], got " + std::to_string(dim));
   if (repetitions < 1) throw py::value_error("repetitions must be >= 1, got " + std::to_string(repetitions));
   if (simhash_bits < 0 || simhash_bits > 30)
     throw py::value_error("simhash_bits must be in [0, 30], got " + std::to_string(simhash_bits));

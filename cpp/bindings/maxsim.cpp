@@ -32,8 +32,8 @@ Queries parse_queries(py::handle queries, const char* name) {
     for (int64_t i = 0; i < r.count; ++i) q.views[i] = r.item(i);
     return q;
   }
-  py::array a = require_ndarray(queries, name,
-                                "a float32 numpy array (rows, dim) or (queries, rows, dim), or a float32 Ragged");
+  py::array a =
+      require_ndarray(queries, name, "a float32 numpy array (rows, dim) or (queries, rows, dim), or a float32 Ragged");
   q.views = float32_batch(a, name, q.single);
   q.dim = a.shape(a.ndim() - 1);
   return q;
@@ -60,8 +60,7 @@ py::array maxsim(py::handle queries, py::handle docs_obj, py::handle threads) {
   return out;
 }
 
-py::tuple rerank(py::handle queries, py::handle docs_obj, py::handle candidates, py::handle k_obj,
-                 py::handle threads) {
+py::tuple rerank(py::handle queries, py::handle docs_obj, py::handle candidates, py::handle k_obj, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries, "query");
   const RaggedView& docs = ragged_arg(docs_obj, "docs").view;
@@ -75,8 +74,8 @@ py::tuple rerank(py::handle queries, py::handle docs_obj, py::handle candidates,
     const py::ssize_t want = q.single ? 1 : 2;
     if (cand.ndim() != want || (!q.single && cand.shape(0) != nq))
       throw py::value_error(std::string("candidates must have shape ") +
-                            (q.single ? "(n_candidates,) for one query" : "(n_queries, n_candidates) = (" +
-                                                                              std::to_string(nq) + ", n_candidates)") +
+                            (q.single ? "(n_candidates,) for one query"
+                                      : "(n_queries, n_candidates) = (" + std::to_string(nq) + ", n_candidates)") +
                             ", got " + describe(candidates));
     n_cols = cand.shape(cand.ndim() - 1);
   }

@@ -35,8 +35,9 @@ DType storage_type(const py::array& a, py::handle declared, const char* name) {
   if (!dtype_of(a, &found)) {
     if (is_uint16(a)) {
       if (has_declared && want == DType::bf16) return DType::bf16;
-      throw py::type_error(std::string(name) + " is uint16, which is ambiguous: if it holds bfloat16 bits, pass "
-                                               "dtype='bfloat16'");
+      throw py::type_error(std::string(name) +
+                           " is uint16, which is ambiguous: if it holds bfloat16 bits, pass "
+                           "dtype='bfloat16'");
     }
     throw py::type_error(std::string(name) + " must be float32, float16, bfloat16 (ml_dtypes) or int8, got " +
                          describe(a) + "; convert with .astype(numpy.float32)");
@@ -105,12 +106,13 @@ void register_stores(py::module_& m) {
   py::class_<PyRaggedStore>(m, "RaggedStore",
                             "A set of multi-vectors: item i is tokens[offsets[i]:offsets[i + 1]] (the native part "
                             "of muvera_nano.Ragged).")
-      .def(py::init(&make_ragged), py::arg("tokens"), py::arg("offsets"), py::arg("scales") = py::none(),
-           py::kw_only(), py::arg("dtype") = py::none())
+      .def(py::init(&make_ragged), py::arg("tokens"), py::arg("offsets"), py::arg("scales") = py::none(), py::kw_only(),
+           py::arg("dtype") = py::none())
       .def_property_readonly("tokens", [](const PyRaggedStore& r) { return r.tokens; })
       .def_property_readonly("offsets", [](const PyRaggedStore& r) { return r.offsets; })
       .def_property_readonly("scales", [](const PyRaggedStore& r) { return r.scales; })
-      .def_property_readonly("dtype", [](const PyRaggedStore& r) { return std::string(dtype_name(r.view.tokens.dtype)); })
+      .def_property_readonly("dtype",
+                             [](const PyRaggedStore& r) { return std::string(dtype_name(r.view.tokens.dtype)); })
       .def_property_readonly("dim", [](const PyRaggedStore& r) { return r.view.tokens.cols; })
       .def_property_readonly("n_tokens", [](const PyRaggedStore& r) { return r.view.tokens.rows; })
       .def("__len__", [](const PyRaggedStore& r) { return r.view.count; });

@@ -38,10 +38,13 @@ void register_system(py::module_& m) {
     d["isa"] = std::string(isa_name(active_isa()));
     return d;
   });
-  m.def("set_num_threads", [](py::handle n) {
-    if (n.is_none()) throw py::type_error("threads must be an int >= 1, got None");
-    set_num_threads(threads_arg(n));
-  }, py::arg("n"));
+  m.def(
+      "set_num_threads",
+      [](py::handle n) {
+        if (n.is_none()) throw py::type_error("threads must be an int >= 1, got None");
+        set_num_threads(threads_arg(n));
+      },
+      py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
 }
 

@@ -18,7 +18,9 @@ namespace muvera_nano {
 namespace {
 
 #if MUVERA_NANO_X86
-struct Regs { unsigned a = 0, b = 0, c = 0, d = 0; };
+struct Regs {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+};
 
 Regs cpuid(unsigned leaf, unsigned sub = 0) {
   Regs r;
@@ -63,7 +65,7 @@ CpuFeatures detect() {
   Regs r1 = cpuid(1);
   bool osxsave = (r1.c >> 27) & 1;
   unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  bool os_ymm = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+  bool os_ymm = (xcr0 & 0x6) == 0x6;              // SSE + AVX state
   bool os_zmm = os_ymm && (xcr0 & 0xE0) == 0xE0;  // opmask + ZMM_Hi256 + Hi16_ZMM
 
   const bool avx = os_ymm && ((r1.c >> 28) & 1);
@@ -135,8 +137,7 @@ bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return f.avx2 && f.fma && f.f16c;
-    case Isa::avx512:
-      return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c;
+    case Isa::avx512: return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c;
     case Isa::neon: return f.neon;
   }
   return false;
@@ -165,7 +166,8 @@ void set_active_isa(Isa isa) {
     throw std::invalid_argument(std::string("this CPU does not support the '") + isa_name(isa) +
                                 "' instruction set; supported here: " + [] {
                                   std::string s;
-                                  for (Isa i : supported_isas()) s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
+                                  for (Isa i : supported_isas())
+                                    s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
                                   return s;
                                 }());
   g_active.store(static_cast<int>(isa), std::memory_order_relaxed);

@@ -27,8 +27,7 @@ using DotsFn = void (*)(const float* q, int nq, const RowMatrix& rows, int64_t b
 
 // The FDE of one item (fde_dim floats, before any final projection) into out. Returns -1, or
 // the index of the first row holding a non-finite value (out is then undefined).
-using FdeEncodeFn = int64_t (*)(const FdePlanView& plan, const RowMatrix& item, bool document, bool fill,
-                                float* out);
+using FdeEncodeFn = int64_t (*)(const FdePlanView& plan, const RowMatrix& item, bool document, bool fill, float* out);
 
 // n float32 values (unaligned) to n IEEE half bits.
 using ToHalfFn = void (*)(const unsigned char* src, int64_t n, uint16_t* out);

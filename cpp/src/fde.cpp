@@ -114,7 +114,8 @@ std::shared_ptr<const FdePlan> fde_make_plan(const FdeRandomState& s) {
   double max_norm = 0.0;
   for (int64_t c = 0; c < cols; ++c) {
     double n2 = 0.0;
-    for (int64_t i = 0; i < d; ++i) n2 += static_cast<double>(plan->simhash[i * cols + c]) * plan->simhash[i * cols + c];
+    for (int64_t i = 0; i < d; ++i)
+      n2 += static_cast<double>(plan->simhash[i * cols + c]) * plan->simhash[i * cols + c];
     const double norm = std::sqrt(n2) * (1.0 + 0x1p-40);
     plan->col_norm[c] = round_up_float(norm);
     plan->col_rep[c] = static_cast<int32_t>(c / bits);
@@ -248,9 +249,10 @@ void fde_encode(const FdePlan& plan, const RaggedView& items, FdeKind kind, bool
     }
   });
   if (bad_item >= 0)
-    throw std::invalid_argument("items: item " + std::to_string(bad_item) + " has a non-finite value (NaN or inf) in row " +
-                                std::to_string(bad_row) + " (token row " +
-                                std::to_string(items.offset(bad_item) + bad_row) + "); FDE inputs must be finite");
+    throw std::invalid_argument("items: item " + std::to_string(bad_item) +
+                                " has a non-finite value (NaN or inf) in row " + std::to_string(bad_row) +
+                                " (token row " + std::to_string(items.offset(bad_item) + bad_row) +
+                                "); FDE inputs must be finite");
 }
 
 }  // namespace muvera_nano

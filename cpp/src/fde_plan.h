@@ -15,12 +15,12 @@ struct FdePlanView {
   int64_t cols = 0;     // reps * bits SimHash columns
   int64_t fde_dim = 0;  // reps * blocks * proj
   bool identity = true;
-  const float* simhash = nullptr;      // dim x cols, row-major
-  const float* col_norm = nullptr;     // cols: an upper bound of each column's L2 norm
-  const int32_t* col_rep = nullptr;    // cols: repetition of each column
-  const uint32_t* col_bit = nullptr;   // cols: the pattern bit it sets (1 << (bits - 1 - j))
-  float abs_slack = 0.0f;              // absolute term of the float32 sketch error bound
-  double huge_norm = 0.0;              // tokens with a larger L2 norm take the exact path throughout
+  const float* simhash = nullptr;     // dim x cols, row-major
+  const float* col_norm = nullptr;    // cols: an upper bound of each column's L2 norm
+  const int32_t* col_rep = nullptr;   // cols: repetition of each column
+  const uint32_t* col_bit = nullptr;  // cols: the pattern bit it sets (1 << (bits - 1 - j))
+  float abs_slack = 0.0f;             // absolute term of the float32 sketch error bound
+  double huge_norm = 0.0;             // tokens with a larger L2 norm take the exact path throughout
   // AMS, per repetition r: input coordinates grouped by output column, each group in
   // coordinate order: group c is entries [start[c], start[c + 1]) of coord/sign.
   const int32_t* ams_coord = nullptr;  // reps x dim

@@ -52,9 +52,7 @@ void pack_query(const RowMatrix& q, DType doc_type, QueryLayout layout, QueryPac
   v.dim = dim;
 
   std::vector<float> row(static_cast<size_t>(dim));
-  auto read_row = [&](int64_t i) {
-    std::memcpy(row.data(), q.row(i), static_cast<size_t>(dim) * 4);
-  };
+  auto read_row = [&](int64_t i) { std::memcpy(row.data(), q.row(i), static_cast<size_t>(dim) * 4); };
 
   if (doc_type == DType::i8) {
     float* scale = out.scale.resize(static_cast<size_t>(lanes));
@@ -109,8 +107,7 @@ void pack_query(const RowMatrix& q, DType doc_type, QueryLayout layout, QueryPac
   const bool round_bf16 = doc_type == DType::bf16;
   for (int64_t i = 0; i < rows; ++i) {
     read_row(i);
-    for (int64_t k = 0; k < dim; ++k)
-      qf[k * lanes + i] = round_bf16 ? bf16_to_f32(f32_to_bf16(row[k])) : row[k];
+    for (int64_t k = 0; k < dim; ++k) qf[k * lanes + i] = round_bf16 ? bf16_to_f32(f32_to_bf16(row[k])) : row[k];
   }
   v.f32 = qf;
 }
@@ -119,8 +116,8 @@ void pack_query(const RowMatrix& q, DType doc_type, QueryLayout layout, QueryPac
 RowMatrix document(const RaggedView& docs, int64_t j) {
   const int64_t a = docs.offset(j), b = docs.offset(j + 1);
   if (a < 0 || b < a || b > docs.tokens.rows)
-    throw std::invalid_argument("docs.offsets changed or is invalid at document " + std::to_string(j) +
-                                ": rows [" + std::to_string(a) + ", " + std::to_string(b) + ") with " +
+    throw std::invalid_argument("docs.offsets changed or is invalid at document " + std::to_string(j) + ": rows [" +
+                                std::to_string(a) + ", " + std::to_string(b) + ") with " +
                                 std::to_string(docs.tokens.rows) + " token rows");
   return docs.tokens.slice(a, b);
 }
@@ -129,9 +126,8 @@ std::vector<QueryPack> pack_queries(const RowMatrix* queries, int64_t n_queries,
                                     QueryLayout layout, int threads) {
   for (int64_t i = 0; i < n_queries; ++i)
     if (queries[i].cols != docs.tokens.cols)
-      throw std::invalid_argument("query " + std::to_string(i) + " has dimension " +
-                                  std::to_string(queries[i].cols) + " but the documents have dimension " +
-                                  std::to_string(docs.tokens.cols));
+      throw std::invalid_argument("query " + std::to_string(i) + " has dimension " + std::to_string(queries[i].cols) +
+                                  " but the documents have dimension " + std::to_string(docs.tokens.cols));
   std::vector<QueryPack> packs(static_cast<size_t>(n_queries));
   const double per_query = static_cast<double>(docs.tokens.cols) * (n_queries ? queries[0].rows + 1 : 1);
   parallel_for(split_work(n_queries, per_query, kPieceWork / 8, threads), [&](int64_t, int64_t b, int64_t e) {
@@ -156,9 +152,8 @@ void validate_ragged(const RaggedView& r, const char* what) {
   for (int64_t i = 0; i < r.count; ++i) {
     int64_t a = r.offset(i), b = r.offset(i + 1);
     if (b < a)
-      throw std::invalid_argument(prefix + "offsets must be non-decreasing; offsets[" + std::to_string(i + 1) +
-                                  "] = " + std::to_string(b) + " < offsets[" + std::to_string(i) +
-                                  "] = " + std::to_string(a));
+      throw std::invalid_argument(prefix + "offsets must be non-decreasing; offsets[" + std::to_string(i + 1) + "] = " +
+                                  std::to_string(b) + " < offsets[" + std::to_string(i) + "] = " + std::to_string(a));
   }
   const RowMatrix& t = r.tokens;
   if (r.offset(r.count) != t.rows)
@@ -177,8 +172,8 @@ void maxsim_all(const RowMatrix* queries, int64_t n_queries, const RaggedView& d
   const int64_t n_docs = docs.count;
   if (n_queries == 0 || n_docs == 0) return;
 
-  const double per_doc = (static_cast<double>(docs.tokens.rows) / n_docs + 1) * docs.tokens.cols *
-                         (total_rows(queries, n_queries) + 1);
+  const double per_doc =
+      (static_cast<double>(docs.tokens.rows) / n_docs + 1) * docs.tokens.cols * (total_rows(queries, n_queries) + 1);
   parallel_for(split_work(n_docs, per_doc, kPieceWork, threads), [&](int64_t, int64_t b, int64_t e) {
     for (int64_t j = b; j < e; ++j) {
       const RowMatrix d = document(docs, j);
@@ -187,8 +182,8 @@ void maxsim_all(const RowMatrix* queries, int64_t n_queries, const RaggedView& d
   });
 }
 
-void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs,
-                       const int64_t* candidates, int64_t n_candidates, float* scores, int threads) {
+void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs, const int64_t* candidates,
+                       int64_t n_candidates, float* scores, int threads) {
   const int64_t n_docs = docs.count;
   std::vector<uint64_t> seen(static_cast<size_t>((n_docs + 63) / 64));
   for (int64_t i = 0; i < n_queries; ++i) {
@@ -214,8 +209,7 @@ void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const Ragged
   if (n_items == 0) return;
 
   const double per_item = (static_cast<double>(docs.tokens.rows) / std::max<int64_t>(n_docs, 1) + 1) *
-                          docs.tokens.cols *
-                          (static_cast<double>(total_rows(queries, n_queries)) / n_queries + 1);
+                          docs.tokens.cols * (static_cast<double>(total_rows(queries, n_queries)) / n_queries + 1);
   parallel_for(split_work(n_items, per_item, kPieceWork, threads), [&](int64_t, int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it)
       scores[it] = kernel.fn(packs[it / n_candidates].view, document(docs, candidates[it]));

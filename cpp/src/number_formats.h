@@ -39,7 +39,10 @@ inline float f16_to_f32(uint16_t h) {
       bits = sign;
     } else {  // subnormal: renormalise
       int e = -1;
-      do { man <<= 1; ++e; } while ((man & 0x400u) == 0);
+      do {
+        man <<= 1;
+        ++e;
+      } while ((man & 0x400u) == 0);
       bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((man & 0x3ffu) << 13);
     }
   } else if (exp == 31) {
@@ -60,7 +63,7 @@ inline uint16_t f32_to_f16(float f) {
   const uint32_t ax = x & 0x7fffffffu;
   if (ax > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));  // NaN, quiet
   if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
-  if (ax < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+  if (ax < 0x38800000u) {                                      // below the smallest normal half: subnormal or zero
     if (ax < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
     const uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
     const uint32_t shift = 126 - e;  // 14..24

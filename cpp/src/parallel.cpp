@@ -47,9 +47,7 @@ struct Job {
   std::exception_ptr error;
   std::condition_variable done_cv;
 
-  bool wants_helper() const {
-    return helpers_joined < max_helpers && next.load(std::memory_order_relaxed) < n_pieces;
-  }
+  bool wants_helper() const { return helpers_joined < max_helpers && next.load(std::memory_order_relaxed) < n_pieces; }
 
   void run_pieces() {
     while (!failed.load(std::memory_order_relaxed)) {
@@ -148,8 +146,8 @@ Pool& pool() {
 
 void set_num_threads(int n) {
   if (n < 1 || n > kMaxThreads)
-    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) +
-                                ", got " + std::to_string(n));
+    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(n));
   g_num_threads.store(n, std::memory_order_relaxed);
 }
 
@@ -166,8 +164,8 @@ int get_num_threads() {
 int resolve_threads(int requested) {
   if (requested <= 0) return get_num_threads();
   if (requested > kMaxThreads)
-    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) +
-                                ", got " + std::to_string(requested));
+    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(requested));
   return requested;
 }
 
@@ -182,7 +180,8 @@ Split split_work(int64_t items, double item_cost, double piece_cost, int threads
   s.threads = useful < 2 ? 1 : static_cast<int>(std::min<double>(threads, useful));
   double grain = item_cost > 0 ? piece_cost / item_cost : static_cast<double>(s.items);
   if (pieces_per_thread > 0 && s.threads > 1)
-    grain = std::min(grain, std::ceil(static_cast<double>(s.items) / (static_cast<double>(pieces_per_thread) * s.threads)));
+    grain =
+        std::min(grain, std::ceil(static_cast<double>(s.items) / (static_cast<double>(pieces_per_thread) * s.threads)));
   grain = std::min(std::max(grain, static_cast<double>(min_grain)), static_cast<double>(std::max<int64_t>(s.items, 1)));
   s.grain = static_cast<int64_t>(grain);
   return s;

@@ -33,7 +33,8 @@ void quantize_int8(const RowMatrix& src, int8_t* out, float* scales, int threads
 }
 
 void convert_rows(const RowMatrix& src, DType to, uint16_t* out, int threads) {
-  if (to != DType::f16 && to != DType::bf16) throw std::invalid_argument("convert_rows converts to float16 or bfloat16");
+  if (to != DType::f16 && to != DType::bf16)
+    throw std::invalid_argument("convert_rows converts to float16 or bfloat16");
   const int64_t cols = src.cols;
   const ToHalfFn half = active_kernels().to_half;
   parallel_for(split_values(src, threads), [&](int64_t, int64_t b, int64_t e) {

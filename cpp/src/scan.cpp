@@ -18,8 +18,8 @@
 namespace muvera_nano {
 namespace {
 
-constexpr int kMaxQueries = 4;     // queries scored per row load (the kernels' limit)
-constexpr int64_t kBlock = 256;    // rows scored per kernel call (the scores stay in L1)
+constexpr int kMaxQueries = 4;   // queries scored per row load (the kernels' limit)
+constexpr int64_t kBlock = 256;  // rows scored per kernel call (the scores stay in L1)
 
 AlignedBuffer<float> copy_queries(const RowMatrix& q) {
   AlignedBuffer<float> buf(static_cast<size_t>(std::max<int64_t>(q.rows * q.cols, 1)));
@@ -83,8 +83,8 @@ int64_t scan_eligible(const RowMatrix& rows, const uint64_t* excluded) {
   return n;
 }
 
-void scan_topk(const RowMatrix& queries, const RowMatrix& rows, const uint64_t* excluded, int64_t k,
-               int64_t* out_ids, float* out_scores, int threads) {
+void scan_topk(const RowMatrix& queries, const RowMatrix& rows, const uint64_t* excluded, int64_t k, int64_t* out_ids,
+               float* out_scores, int threads) {
   check(queries, rows);
   const int64_t eligible = scan_eligible(rows, excluded);
   if (k < 0 || k > eligible)

@@ -7,8 +7,8 @@
 
 namespace muvera_nano {
 
-void topk_rows(const float* scores, const int64_t* ids, int64_t n_rows, int64_t n_cols, int64_t k,
-               int64_t* out_ids, float* out_scores, int threads) {
+void topk_rows(const float* scores, const int64_t* ids, int64_t n_rows, int64_t n_cols, int64_t k, int64_t* out_ids,
+               float* out_scores, int threads) {
   if (k < 0 || k > n_cols)
     throw std::invalid_argument("k must be between 0 and " + std::to_string(n_cols) + ", got " + std::to_string(k));
   parallel_for(split_work(n_rows, static_cast<double>(n_cols), 1 << 15, threads), [&](int64_t, int64_t b, int64_t e) {

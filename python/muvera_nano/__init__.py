@@ -5,8 +5,8 @@ persistent thread pool; numpy arrays are read in place.
 """
 
 from ._core import cpu_info, get_num_threads, isa, set_num_threads, supported_isas
-from .kernels import Ragged, dot_scores, dot_topk, maxsim, pylate_rerank, quantize_int8, rerank
 from .fde import FDEConfig  # MUVERA fixed dimensional encodings
+from .kernels import Ragged, dot_scores, dot_topk, maxsim, pylate_rerank, quantize_int8, rerank
 
 __version__ = "0.1.0"
 
@@ -25,4 +25,3 @@ __all__ = [
     "set_num_threads",
     "supported_isas",
 ]
-

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _core
 from .kernels import Ragged
 
-__all__ = ["FDEConfig", "PRESETS"]
+__all__ = ["PRESETS", "FDEConfig"]
 
 PRESETS = ("google", "txtai")
 _FORMAT = "muvera_nano.fde.FDEConfig"
@@ -101,7 +102,9 @@ class FDEConfig:
         else:
             _check_int("seed", self.seed, 0)
             if self.final_dimension is not None:
-                raise ValueError("final_dimension is only defined for the google preset (txtai has no final projection)")
+                raise ValueError(
+                    "final_dimension is only defined for the google preset (txtai has no final projection)"
+                )
         p = self.dimension if self.projection_dimension is None else self.projection_dimension
         total = self.repetitions * (1 << self.simhash_bits) * p
         if total > _MAX_OUTPUT:
@@ -118,24 +121,41 @@ class FDEConfig:
 
     # -- presets ----------------------------------------------------------------------
     @classmethod
-    def google(cls, dimension: int, repetitions: int = 20, simhash_bits: int = 5,
-               projection_dimension: int | None = 16, *, fill_empty: bool = True,
-               final_dimension: int | None = None, seed: int = 1) -> "FDEConfig":
+    def google(
+        cls,
+        dimension: int,
+        repetitions: int = 20,
+        simhash_bits: int = 5,
+        projection_dimension: int | None = 16,
+        *,
+        fill_empty: bool = True,
+        final_dimension: int | None = None,
+        seed: int = 1,
+    ) -> FDEConfig:
         """Google graph-mining's FixedDimensionalEncodingConfig (its default seed is 1;
         ``projection_dimension=None`` is DEFAULT_IDENTITY, an int AMS_SKETCH)."""
-        return cls(dimension, repetitions, simhash_bits, projection_dimension, fill_empty, final_dimension, seed,
-                   "google")
+        return cls(
+            dimension, repetitions, simhash_bits, projection_dimension, fill_empty, final_dimension, seed, "google"
+        )
 
     @classmethod
-    def txtai(cls, dimension: int = 128, repetitions: int = 20, hashes: int = 5, projection: int | None = 16,
-              seed: int = 42, *, normalize: bool = False) -> "FDEConfig":
+    def txtai(
+        cls,
+        dimension: int = 128,
+        repetitions: int = 20,
+        hashes: int = 5,
+        projection: int | None = 16,
+        seed: int = 42,
+        *,
+        normalize: bool = False,
+    ) -> FDEConfig:
         """txtai 9.x ``Muvera(repetitions, hashes, projection, seed)``: no fill, no final
         projection. ``projection`` None or 0 is the identity. ``normalize=True`` gives the
         vectors txtai's index stores (L2-normalised)."""
         return cls(dimension, repetitions, hashes, projection or None, False, None, seed, "txtai", normalize)
 
     @classmethod
-    def recommended(cls, dimension: int = 128) -> "FDEConfig":
+    def recommended(cls, dimension: int = 128) -> FDEConfig:
         """The default of this project's index: Google's streams, (R, k, p) = (20, 5, 16), no
         fill, outputs L2-normalised (10,240 values for any d).
 
@@ -168,7 +188,7 @@ class FDEConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FDEConfig":
+    def from_dict(cls, data: dict[str, Any]) -> FDEConfig:
         if not isinstance(data, dict):
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         data = dict(data)
@@ -186,8 +206,14 @@ class FDEConfig:
         return cls(**data)
 
     # -- encoding ---------------------------------------------------------------------
-    def encode_queries(self, queries: Ragged | Sequence[np.ndarray] | np.ndarray, *, lengths: Any = None,
-                       threads: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    def encode_queries(
+        self,
+        queries: Ragged | Sequence[np.ndarray] | np.ndarray,
+        *,
+        lengths: Any = None,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encodes queries (sums per partition) into an (n, output_dim) float32 array.
 
         ``queries``: a float32 :class:`Ragged` (read in place), a list of (rows, d) float32
@@ -197,8 +223,14 @@ class FDEConfig:
         """
         return self._encode(queries, lengths, _core.FdeKind.query, threads, out, "queries")
 
-    def encode_documents(self, documents: Ragged | Sequence[np.ndarray] | np.ndarray, *, lengths: Any = None,
-                         threads: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    def encode_documents(
+        self,
+        documents: Ragged | Sequence[np.ndarray] | np.ndarray,
+        *,
+        lengths: Any = None,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encodes documents (averages per partition, ``fill_empty`` as configured); the
         arguments are as for :meth:`encode_queries`."""
         return self._encode(documents, lengths, _core.FdeKind.document, threads, out, "documents")
@@ -211,8 +243,9 @@ class FDEConfig:
         """One document, (rows, d) float32 -> (output_dim,)."""
         return self._encode(_single(tokens, "tokens"), None, _core.FdeKind.document, threads, None, "tokens")[0]
 
-    def _encode(self, items: Any, lengths: Any, kind: _core.FdeKind, threads: int | None, out: np.ndarray | None,
-                name: str) -> np.ndarray:
+    def _encode(
+        self, items: Any, lengths: Any, kind: _core.FdeKind, threads: int | None, out: np.ndarray | None, name: str
+    ) -> np.ndarray:
         ragged = _as_ragged(items, lengths, name, self.dimension)
         if ragged.dim != self.dimension:
             raise ValueError(f"{name} have dimension {ragged.dim} but the FDE configuration has {self.dimension}")
@@ -226,8 +259,15 @@ class FDEConfig:
 
 
 def _state_key(cfg: FDEConfig) -> tuple:
-    return (cfg.preset, cfg.dimension, cfg.repetitions, cfg.simhash_bits, cfg.projection_dimension or 0,
-            cfg.final_dimension or 0, cfg.seed)
+    return (
+        cfg.preset,
+        cfg.dimension,
+        cfg.repetitions,
+        cfg.simhash_bits,
+        cfg.projection_dimension or 0,
+        cfg.final_dimension or 0,
+        cfg.seed,
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -247,8 +287,9 @@ def _state(key: tuple) -> dict[str, np.ndarray | None]:
 def _plan(key: tuple) -> Any:
     _, dim, reps, bits, proj, final, _ = key
     s = _state(key)
-    return _core.fde_plan(dim, reps, bits, proj, s["simhash"], s["ams_column"], s["ams_sign"], final,
-                          s["final_index"], s["final_sign"])
+    return _core.fde_plan(
+        dim, reps, bits, proj, s["simhash"], s["ams_column"], s["ams_sign"], final, s["final_index"], s["final_sign"]
+    )
 
 
 def _txtai_state(dim: int, reps: int, bits: int, proj: int, seed: int) -> dict[str, np.ndarray | None]:
@@ -260,13 +301,12 @@ def _txtai_state(dim: int, reps: int, bits: int, proj: int, seed: int) -> dict[s
     ams_sign = np.empty((reps, dim), np.float32) if proj else None
     for r in range(reps):
         rng = np.random.default_rng(seed + r)
-        simhash[:, r * bits:(r + 1) * bits] = rng.normal(loc=0.0, scale=1.0, size=(dim, bits)).astype(np.float32)
+        simhash[:, r * bits : (r + 1) * bits] = rng.normal(loc=0.0, scale=1.0, size=(dim, bits)).astype(np.float32)
         if proj:
             rng = np.random.default_rng(seed + r)
             ams_column[r] = rng.integers(0, proj, size=dim)
             ams_sign[r] = rng.choice([-1.0, 1.0], size=dim)
-    return {"simhash": simhash, "ams_column": ams_column, "ams_sign": ams_sign, "final_index": None,
-            "final_sign": None}
+    return {"simhash": simhash, "ams_column": ams_column, "ams_sign": ams_sign, "final_index": None, "final_sign": None}
 
 
 def _single(tokens: Any, name: str) -> Ragged:
@@ -287,8 +327,10 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
         return items
     if isinstance(items, np.ndarray):
         if items.ndim != 3:
-            raise ValueError(f"{name} must be a Ragged, a list of 2-D arrays or a 3-D array (items, rows, dim), "
-                             f"got an array of shape {items.shape}")
+            raise ValueError(
+                f"{name} must be a Ragged, a list of 2-D arrays or a 3-D array (items, rows, dim), "
+                f"got an array of shape {items.shape}"
+            )
         if items.dtype != np.float32:
             raise TypeError(f"{name} must be float32, got {items.dtype}; convert with .astype(numpy.float32)")
         if lengths is not None:
@@ -313,5 +355,7 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
         np.cumsum([a.shape[0] for a in items], out=offsets[1:])
         tokens = np.concatenate(items, axis=0) if offsets[-1] > 0 else np.zeros((0, dim), np.float32)
         return Ragged(tokens, offsets)
-    raise TypeError(f"{name} must be a muvera_nano.Ragged, a list of 2-D float32 arrays or a 3-D float32 array, "
-                    f"got {type(items).__name__}")
+    raise TypeError(
+        f"{name} must be a muvera_nano.Ragged, a list of 2-D float32 arrays or a 3-D float32 array, "
+        f"got {type(items).__name__}"
+    )

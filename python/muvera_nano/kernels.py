@@ -9,7 +9,8 @@ explicit converters (``Ragged.from_list``, ``Ragged.from_padded``, ``Ragged.asty
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Ragged(_core.RaggedStore):
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def from_list(cls, arrays: Sequence[np.ndarray], *, dim: int | None = None) -> "Ragged":
+    def from_list(cls, arrays: Sequence[np.ndarray], *, dim: int | None = None) -> Ragged:
         """Concatenates a list of (rows, dim) arrays of one float dtype (a copy)."""
         arrays = list(arrays)
         if not arrays:
@@ -65,7 +66,7 @@ class Ragged(_core.RaggedStore):
         return cls(np.concatenate(arrays, axis=0), offsets)
 
     @classmethod
-    def from_padded(cls, padded: np.ndarray, lengths: Sequence[int] | np.ndarray) -> "Ragged":
+    def from_padded(cls, padded: np.ndarray, lengths: Sequence[int] | np.ndarray) -> Ragged:
         """Drops padding from a (n, max_rows, dim) array given each item's row count (a copy)."""
         if not isinstance(padded, np.ndarray) or padded.ndim != 3:
             got = f"shape {padded.shape}" if isinstance(padded, np.ndarray) else type(padded).__name__
@@ -80,7 +81,7 @@ class Ragged(_core.RaggedStore):
         mask = np.arange(padded.shape[1])[None, :] < lengths[:, None]
         return cls(np.ascontiguousarray(padded[mask]), offsets)
 
-    def astype(self, dtype: str, *, threads: int | None = None) -> "Ragged":
+    def astype(self, dtype: str, *, threads: int | None = None) -> Ragged:
         """The same items stored as float32, float16, bfloat16 or int8 (a copy)."""
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
@@ -119,7 +120,7 @@ class Ragged(_core.RaggedStore):
             raise IndexError(f"item {i} out of range for {n} items")
         i %= n
         offsets = self.offsets
-        return self.tokens[offsets[i]:offsets[i + 1]]
+        return self.tokens[offsets[i] : offsets[i + 1]]
 
     def __repr__(self) -> str:
         return f"Ragged({len(self)} items, {self.n_tokens} tokens, dim {self.dim}, {self.dtype})"
@@ -136,8 +137,14 @@ def maxsim(queries: np.ndarray | Ragged, docs: Ragged, *, threads: int | None = 
     return _core.maxsim(queries, docs, threads)
 
 
-def rerank(query: np.ndarray | Ragged, docs: Ragged, *, candidates: np.ndarray | None = None,
-           k: int | None = None, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rerank(
+    query: np.ndarray | Ragged,
+    docs: Ragged,
+    *,
+    candidates: np.ndarray | None = None,
+    k: int | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Scores a query against all documents (or `candidates`, int64 document indices, each
     at most once) and returns the best ``k`` as ``(ids, scores)``, sorted by score
     descending, equal scores by lower document index, NaN last.
@@ -150,17 +157,30 @@ def rerank(query: np.ndarray | Ragged, docs: Ragged, *, candidates: np.ndarray |
     return _core.rerank(query, docs, candidates, k, threads)
 
 
-def dot_scores(queries: np.ndarray, rows: np.ndarray, *, scales: np.ndarray | None = None,
-               dtype: str | None = None, threads: int | None = None) -> np.ndarray:
+def dot_scores(
+    queries: np.ndarray,
+    rows: np.ndarray,
+    *,
+    scales: np.ndarray | None = None,
+    dtype: str | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
     """Dot products of float32 queries ((dim,) or (n_queries, dim)) with every row of `rows`
     (n, dim), stored as float32, float16, bfloat16 or int8 with per-row `scales`. The type
     is read from `rows`; ``dtype='bfloat16'`` is needed only for uint16 bfloat16 bits."""
     return _core.dot_scores(queries, _core.Rows(rows, scales, dtype=dtype), threads)
 
 
-def dot_topk(queries: np.ndarray, rows: np.ndarray, k: int, *, scales: np.ndarray | None = None,
-             dtype: str | None = None, exclude: np.ndarray | None = None,
-             threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dot_topk(
+    queries: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+    *,
+    scales: np.ndarray | None = None,
+    dtype: str | None = None,
+    exclude: np.ndarray | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The k rows with the largest dot product per query, as (ids, scores) sorted like
     :func:`rerank`, scanning every row once (top-k selection fused into the scan). Rows
     whose entry in the bool mask `exclude` is set are skipped. ``k`` is an int >= 0; when
@@ -184,8 +204,13 @@ def _as_rows(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def pylate_rerank(documents_ids: Sequence[Sequence[Any]], queries_embeddings: Any, documents_embeddings: Any, *,
-                  threads: int | None = None) -> list[list[dict]]:
+def pylate_rerank(
+    documents_ids: Sequence[Sequence[Any]],
+    queries_embeddings: Any,
+    documents_embeddings: Any,
+    *,
+    threads: int | None = None,
+) -> list[list[dict]]:
     """Drop-in for ``pylate.rank.rerank``: per query, its documents as ``{"id", "score"}``
     sorted by score descending. Scores are exact MaxSim (PyLate zero-pads documents, so a
     short document's row maximum is never below 0 there; here it is the true maximum)."""
@@ -201,8 +226,9 @@ def pylate_rerank(documents_ids: Sequence[Sequence[Any]], queries_embeddings: An
         q = _as_rows(q_emb, f"queries_embeddings[{qi}]")
         if len(ids) != len(d_embs):
             raise ValueError(f"documents_ids[{qi}] has {len(ids)} ids but documents_embeddings[{qi}] has {len(d_embs)}")
-        docs = Ragged.from_list([_as_rows(d, f"documents_embeddings[{qi}][{j}]") for j, d in enumerate(d_embs)],
-                                dim=q.shape[1])
+        docs = Ragged.from_list(
+            [_as_rows(d, f"documents_embeddings[{qi}][{j}]") for j, d in enumerate(d_embs)], dim=q.shape[1]
+        )
         order, scores = rerank(q, docs, threads=threads)
         results.append([{"id": ids[j], "score": s} for j, s in zip(order.tolist(), scores.tolist())])
     return results

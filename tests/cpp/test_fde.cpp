@@ -94,8 +94,8 @@ TEST(fde_every_isa_matches_scalar) {
               fde_encode(*s.plan, rv, k, kind == 1, got.data(), D, threads);
               CHECK_MSG(std::memcmp(got.data(), want.data(), want.size() * 4) == 0,
                         "%s dim %lld bits %lld proj %lld kind %d threads %d", isa_name(isa),
-                        static_cast<long long>(dim), static_cast<long long>(bits), static_cast<long long>(proj),
-                        kind, threads);
+                        static_cast<long long>(dim), static_cast<long long>(bits), static_cast<long long>(proj), kind,
+                        threads);
             }
           }
         }
@@ -126,7 +126,8 @@ TEST(fde_rejections) {
   tok[5] = std::numeric_limits<float>::infinity();
   CHECK_THROWS(fde_encode(*s.plan, view(tok, offs, 4, 4), FdeKind::document, false, out.data(), 0, 1));
   tok[5] = 1.0f;
-  for (std::vector<int64_t> bad : {std::vector<int64_t>{0, 3}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{0, 2, 1, 2}}) {
+  for (std::vector<int64_t> bad :
+       {std::vector<int64_t>{0, 3}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{0, 2, 1, 2}}) {
     RaggedView rv = view(tok, bad, 4, 4);
     rv.tokens.rows = 2;  // the store holds 2 rows whatever the offsets claim
     CHECK_THROWS(fde_encode(*s.plan, rv, FdeKind::document, false, out.data(), 0, 1));

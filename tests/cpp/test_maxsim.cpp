@@ -20,9 +20,9 @@ struct Store {
   DType dtype;
   int64_t dim;
   std::vector<int64_t> offsets{0};
-  std::vector<float> f32;        // the float32 rows
+  std::vector<float> f32;          // the float32 rows
   std::vector<unsigned char> raw;  // rows in the storage type
-  std::vector<float> scales;     // int8
+  std::vector<float> scales;       // int8
   RaggedView view() const {
     RaggedView r;
     r.tokens.data = raw.data();
@@ -40,7 +40,11 @@ struct Store {
   double value(int64_t t, int64_t k) const {
     const float x = f32[t * dim + k];
     switch (dtype) {
-      case DType::f16: { uint16_t h; std::memcpy(&h, &raw[(t * dim + k) * 2], 2); return f16_to_f32(h); }
+      case DType::f16: {
+        uint16_t h;
+        std::memcpy(&h, &raw[(t * dim + k) * 2], 2);
+        return f16_to_f32(h);
+      }
       case DType::bf16: return bf16_to_f32(f32_to_bf16(x));
       case DType::i8: return static_cast<double>(static_cast<int8_t>(raw[t * dim + k])) * scales[t];
       default: return x;
@@ -106,8 +110,16 @@ std::vector<double> scored_query(const std::vector<float>& q, int64_t rows, int6
 // float64 MaxSim and a rigorous bound on float32 rounding of the same values.
 void reference(const std::vector<double>& q, int64_t rows, const Store& s, int64_t doc, double* score, double* bound) {
   const int64_t a = s.offsets[doc], b = s.offsets[doc + 1], dim = s.dim;
-  if (rows == 0) { *score = 0; *bound = 0; return; }
-  if (a == b) { *score = -INFINITY; *bound = 0; return; }
+  if (rows == 0) {
+    *score = 0;
+    *bound = 0;
+    return;
+  }
+  if (a == b) {
+    *score = -INFINITY;
+    *bound = 0;
+    return;
+  }
   const double u = std::ldexp(1.0, -24);
   double total = 0, err = 0, mags = 0;
   for (int64_t i = 0; i < rows; ++i) {
@@ -138,31 +150,31 @@ TEST(maxsim_every_isa_matches_float64_reference) {
   const std::vector<int64_t> lengths = {0, 1, 2, 5, 6, 7, 11, 12, 13, 17, 31, 64};
   // Each level with its extensions (AVX512_BF16 / VNNI where the CPU has them) and without.
   for (Isa isa : supported_isas())
-  for (bool extensions : {true, false}) {
-    set_active_isa(isa);
-    set_extensions_for_testing(extensions);
-    for (DType dtype : kTypes) {
-      for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
-        Store s = make_store(g, dtype, dim, lengths);
-        RaggedView docs = s.view();
-        for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
-          std::vector<float> q = random_rows(g, rows, dim);
-          RowMatrix qv = f32_matrix(q.data(), rows, dim);
-          std::vector<float> got(static_cast<size_t>(docs.count));
-          maxsim_all(&qv, 1, docs, got.data(), 2);
-          std::vector<double> qs = scored_query(q, rows, dim, dtype);
-          for (int64_t j = 0; j < docs.count; ++j) {
-            double want, bound;
-            reference(qs, rows, s, j, &want, &bound);
-            const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
-            CHECK_MSG(ok, "%s%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
-                      extensions ? "" : " (no extensions)", dtype_name(dtype), (long long)dim, (long long)rows,
-                      (long long)j, got[j], want, bound);
+    for (bool extensions : {true, false}) {
+      set_active_isa(isa);
+      set_extensions_for_testing(extensions);
+      for (DType dtype : kTypes) {
+        for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
+          Store s = make_store(g, dtype, dim, lengths);
+          RaggedView docs = s.view();
+          for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
+            std::vector<float> q = random_rows(g, rows, dim);
+            RowMatrix qv = f32_matrix(q.data(), rows, dim);
+            std::vector<float> got(static_cast<size_t>(docs.count));
+            maxsim_all(&qv, 1, docs, got.data(), 2);
+            std::vector<double> qs = scored_query(q, rows, dim, dtype);
+            for (int64_t j = 0; j < docs.count; ++j) {
+              double want, bound;
+              reference(qs, rows, s, j, &want, &bound);
+              const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
+              CHECK_MSG(ok, "%s%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
+                        extensions ? "" : " (no extensions)", dtype_name(dtype), (long long)dim, (long long)rows,
+                        (long long)j, got[j], want, bound);
+            }
           }
         }
       }
     }
-  }
   set_extensions_for_testing(true);
   set_active_isa(supported_isas().front());
 }

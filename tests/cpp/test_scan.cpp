@@ -88,7 +88,8 @@ TEST(to_half_every_isa_matches_the_scalar_rounding) {
   for (int e = -30; e <= 20; ++e)
     for (float m : {1.0f, 1.5f, 1.0009765625f, 1.00048828125f, 1.99951171875f, 65504.0f / 32768.0f})
       x.push_back(std::ldexp(m, e)), x.push_back(-std::ldexp(m, e));
-  for (float v : {0.0f, -0.0f, 65504.0f, 65520.0f, 1e9f, -1e9f, __builtin_inff(), -__builtin_inff(), __builtin_nanf("")})
+  for (float v :
+       {0.0f, -0.0f, 65504.0f, 65520.0f, 1e9f, -1e9f, __builtin_inff(), -__builtin_inff(), __builtin_nanf("")})
     x.push_back(v);
   for (int i = 0; i < 997; ++i) x.push_back(nd(g) * std::ldexp(1.0f, static_cast<int>(i % 40) - 20));
   for (int64_t cols : {1, 3, 8, 15, 16, 17, 31, 100}) {

@@ -12,12 +12,11 @@ import sys
 
 import numpy as np
 import pytest
+from fde_helpers import bits
 
 import muvera_nano as mn
 from muvera_nano import _core
 from muvera_nano._testing import fde_log_float, fde_random_stream
-
-from fde_helpers import bits
 
 
 def mt_raw(seed: int, count: int) -> np.ndarray:
@@ -101,17 +100,20 @@ def test_bernoulli_and_canonical():
     want = np.array([ref.canonical_float() for _ in range(5000)], np.float32)
     np.testing.assert_array_equal(bits(fde_random_stream("canonical_float", 5, 5000)), bits(want))
     raw = mt_raw(9, 4000).astype(np.float64)
-    np.testing.assert_array_equal(fde_random_stream("canonical_double", 9, 2000),
-                                  (raw[0::2] + raw[1::2] * 2.0**32) / 2.0**64)
+    np.testing.assert_array_equal(
+        fde_random_stream("canonical_double", 9, 2000), (raw[0::2] + raw[1::2] * 2.0**32) / 2.0**64
+    )
 
 
 def test_log_float_is_correctly_rounded():
     rng = np.random.default_rng(0)
-    x = np.concatenate([
-        rng.random(200_000, dtype=np.float32),
-        np.float32(2.0) ** -rng.integers(1, 149, 2000).astype(np.float32),
-        np.array([1.0, np.nextafter(np.float32(1), np.float32(0)), 0.5, 2.0**-48, 2.0**-149, 3.0e38], np.float32),
-    ])
+    x = np.concatenate(
+        [
+            rng.random(200_000, dtype=np.float32),
+            np.float32(2.0) ** -rng.integers(1, 149, 2000).astype(np.float32),
+            np.array([1.0, np.nextafter(np.float32(1), np.float32(0)), 0.5, 2.0**-48, 2.0**-149, 3.0e38], np.float32),
+        ]
+    )
     x = x[x > 0]
     want = np.array([math.log(float(v)) for v in x]).astype(np.float32)
     np.testing.assert_array_equal(bits(fde_log_float(x)), bits(want))

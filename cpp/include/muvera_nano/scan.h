@@ -19,7 +19,7 @@ int64_t scan_eligible(const RowMatrix& rows, const uint64_t* excluded);
 // NaN last), skipping rows whose bit is set in `excluded` (may be null). Writes k ids and
 // scores per query. Needs 0 <= k <= scan_eligible(rows, excluded) (std::invalid_argument
 // otherwise), so every result is a real row.
-void scan_topk(const RowMatrix& queries, const RowMatrix& rows, const uint64_t* excluded, int64_t k,
-               int64_t* out_ids, float* out_scores, int threads);
+void scan_topk(const RowMatrix& queries, const RowMatrix& rows, const uint64_t* excluded, int64_t k, int64_t* out_ids,
+               float* out_scores, int threads);
 
 }  // namespace muvera_nano

@@ -59,7 +59,7 @@ class TopK {
 // For each of n_rows rows of `scores` (row stride n_cols), writes the best k entries in rank
 // order: out_ids[r * k + j] is the id (ids[r * n_cols + c] if ids is given, else c) and
 // out_scores the score. Needs 0 <= k <= n_cols (std::invalid_argument otherwise).
-void topk_rows(const float* scores, const int64_t* ids, int64_t n_rows, int64_t n_cols, int64_t k,
-               int64_t* out_ids, float* out_scores, int threads);
+void topk_rows(const float* scores, const int64_t* ids, int64_t n_rows, int64_t n_cols, int64_t k, int64_t* out_ids,
+               float* out_scores, int threads);
 
 }  // namespace muvera_nano

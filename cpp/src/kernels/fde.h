@@ -128,14 +128,15 @@ struct FdeSimd {
       const int64_t left = chunks - ch;
       const int64_t C = (cols - c0 + left - 1) / left;
       switch (C) {
-#define MN_FDE_CASE(k) \
-  case k:              \
+#define MN_FDE_CASE(k)                                                                      \
+  case k:                                                                                   \
     if constexpr (k <= kMaxC) sketch_tile<TV, k>(plan, item, xt, tau, n_pad, tv0, c0, pat); \
     break;
-        MN_FDE_CASE(1) MN_FDE_CASE(2) MN_FDE_CASE(3) MN_FDE_CASE(4) MN_FDE_CASE(5) MN_FDE_CASE(6)
-        MN_FDE_CASE(7) MN_FDE_CASE(8) MN_FDE_CASE(9) MN_FDE_CASE(10) MN_FDE_CASE(11) MN_FDE_CASE(12)
+        MN_FDE_CASE(1)
+        MN_FDE_CASE(2) MN_FDE_CASE(3) MN_FDE_CASE(4) MN_FDE_CASE(5) MN_FDE_CASE(6) MN_FDE_CASE(7) MN_FDE_CASE(8)
+            MN_FDE_CASE(9) MN_FDE_CASE(10) MN_FDE_CASE(11) MN_FDE_CASE(12)
 #undef MN_FDE_CASE
-        default: break;
+                default : break;
       }
       c0 += C;
     }
@@ -150,9 +151,15 @@ struct FdeSimd {
     int64_t tv0 = 0;
     for (; tv0 + TV <= nv; tv0 += TV) sketch_columns<TV>(plan, item, xt, tau, n_pad, tv0, pat);
     switch (nv - tv0) {
-      case 3: if constexpr (TV > 3) sketch_columns<3>(plan, item, xt, tau, n_pad, tv0, pat); break;
-      case 2: if constexpr (TV > 2) sketch_columns<2>(plan, item, xt, tau, n_pad, tv0, pat); break;
-      case 1: if constexpr (TV > 1) sketch_columns<1>(plan, item, xt, tau, n_pad, tv0, pat); break;
+      case 3:
+        if constexpr (TV > 3) sketch_columns<3>(plan, item, xt, tau, n_pad, tv0, pat);
+        break;
+      case 2:
+        if constexpr (TV > 2) sketch_columns<2>(plan, item, xt, tau, n_pad, tv0, pat);
+        break;
+      case 1:
+        if constexpr (TV > 1) sketch_columns<1>(plan, item, xt, tau, n_pad, tv0, pat);
+        break;
       default: break;
     }
   }
@@ -160,8 +167,8 @@ struct FdeSimd {
   // Projects token vectors [tv0, tv0 + TV) for every repetition and adds each token's row to
   // its block. The group's slice of xt (d x TV * kLanes floats) stays in L1 across repetitions.
   template <int TV>
-  static void project_group(const FdePlanView& plan, const RowMatrix& item, const float* xt, int64_t n_pad,
-                            int64_t tv0, const uint32_t* idx, float* out, float* tile) {
+  static void project_group(const FdePlanView& plan, const RowMatrix& item, const float* xt, int64_t n_pad, int64_t tv0,
+                            const uint32_t* idx, float* out, float* tile) {
     const int64_t d = plan.dim, p = plan.proj, blocks = plan.blocks;
     const float* x = xt + tv0 * L;
     for (int64_t r = 0; r < plan.reps; ++r) {

@@ -68,9 +68,9 @@ struct ScoreSum {
 
 // A block of document rows as a scheme hands it to the micro-kernel.
 struct RowBlock {
-  const unsigned char* rows;      // row r at rows + r * stride, in the scheme's step format
+  const unsigned char* rows;  // row r at rows + r * stride, in the scheme's step format
   int64_t stride;
-  const unsigned char* scales;    // int8: float32 scale of row r at scales + r * scale_stride
+  const unsigned char* scales;  // int8: float32 scale of row r at scales + r * scale_stride
   int64_t scale_stride;
   const unsigned char* prefetch;  // source rows read next, prefetched a little per step
 };
@@ -135,14 +135,15 @@ void lane_block(S& s, int64_t lb, LaneMax<typename S::V, QV>& st) {
       continue;
     }
     switch (n) {
-#define MN_TAIL(k) \
-  case k:          \
+#define MN_TAIL(k)                                           \
+  case k:                                                    \
     if constexpr (k < R) rows_block<S, QV, k>(s, lb, b, st); \
     break;
-      MN_TAIL(1) MN_TAIL(2) MN_TAIL(3) MN_TAIL(4) MN_TAIL(5) MN_TAIL(6) MN_TAIL(7) MN_TAIL(8) MN_TAIL(9)
-      MN_TAIL(10) MN_TAIL(11) MN_TAIL(12) MN_TAIL(13) MN_TAIL(14) MN_TAIL(15)
+      MN_TAIL(1)
+      MN_TAIL(2) MN_TAIL(3) MN_TAIL(4) MN_TAIL(5) MN_TAIL(6) MN_TAIL(7) MN_TAIL(8) MN_TAIL(9) MN_TAIL(10) MN_TAIL(11)
+          MN_TAIL(12) MN_TAIL(13) MN_TAIL(14) MN_TAIL(15)
 #undef MN_TAIL
-      default: break;
+              default : break;
     }
   }
 }
@@ -187,7 +188,9 @@ struct InPlaceRows {
   MN_INLINE RowBlock block(int64_t t, int n, int) const { return {d.row(t), d.row_stride, nullptr, 0, d.row(t + n)}; }
   static MN_INLINE RowEnd row_end(const RowBlock&, int) { return {}; }
   template <class Acc>
-  MN_INLINE Acc finish(Acc a, RowEnd, int64_t, int) const { return a; }
+  MN_INLINE Acc finish(Acc a, RowEnd, int64_t, int) const {
+    return a;
+  }
 };
 
 // float32 documents read in place, against the f32_lanes query.
@@ -233,7 +236,10 @@ struct Widened : F32InPlace<Vt> {
   float* buf;
 
   Widened(const PackedQuery& pq, const RowMatrix& doc, int max_rows)
-      : Base(pq, doc, max_rows), dim(pq.dim), cur(nullptr), next(nullptr),
+      : Base(pq, doc, max_rows),
+        dim(pq.dim),
+        cur(nullptr),
+        next(nullptr),
         buf(scratch_as<float>(kMaxSimRows, 2 * max_rows * pq.dim)) {}
 
   void widen_rows(int64_t t, int n, float* dst) const {
@@ -252,7 +258,8 @@ struct Widened : F32InPlace<Vt> {
   }
   MN_INLINE RowBlock block(int64_t t, int n, int rows) {
     const int64_t after = t + rows;
-    if (after < this->d.rows) widen_rows(after, static_cast<int>(this->d.rows - after < rows ? this->d.rows - after : rows), next);
+    if (after < this->d.rows)
+      widen_rows(after, static_cast<int>(this->d.rows - after < rows ? this->d.rows - after : rows), next);
     const RowBlock b{reinterpret_cast<const unsigned char*>(cur), dim * 4,
                      T == DType::i8 ? this->d.scales + t * this->d.scale_stride : nullptr, this->d.scale_stride,
                      this->d.row(t + 2 * n)};
@@ -327,8 +334,15 @@ struct I8Quads {
   const RowMatrix& d;
 
   I8Quads(const PackedQuery& pq, const RowMatrix& doc, int max_rows)
-      : q(pq.i8), bias(pq.lane_bias), scales_of_lanes(pq.lane_scale), lanes(pq.lanes), steps((pq.dim + 3) / 4),
-        dim(pq.dim), width((pq.dim + 63) / 64 * 64), buf(scratch_as<uint8_t>(kMaxSimRows, max_rows * width)), d(doc) {}
+      : q(pq.i8),
+        bias(pq.lane_bias),
+        scales_of_lanes(pq.lane_scale),
+        lanes(pq.lanes),
+        steps((pq.dim + 3) / 4),
+        dim(pq.dim),
+        width((pq.dim + 63) / 64 * 64),
+        buf(scratch_as<uint8_t>(kMaxSimRows, max_rows * width)),
+        d(doc) {}
 
   void begin(int) {}
   MN_INLINE RowBlock block(int64_t t, int n, int) const {
@@ -336,11 +350,15 @@ struct I8Quads {
       for (int64_t k = 0; k < width; k += 64) V::flip_bytes64(d.row(t + r) + k, dim - k, buf + r * width + k);
     return {buf, width, d.scales + t * d.scale_stride, d.scale_stride, d.row(t + n)};
   }
-  MN_INLINE QVec query_vec(int64_t lb, int64_t k, int v) const { return V::iloadu(q + 4 * (lb + k * lanes + V::kLanes * v)); }
+  MN_INLINE QVec query_vec(int64_t lb, int64_t k, int v) const {
+    return V::iloadu(q + 4 * (lb + k * lanes + V::kLanes * v));
+  }
   static MN_INLINE Acc acc_zero() { return V::izero(); }
   static MN_INLINE QVec broadcast(const unsigned char* row, int64_t k) { return V::iset1(load<int32_t>(row + 4 * k)); }
   static MN_INLINE Acc step(Acc a, QVec x, QVec b) { return V::dot_u8i8_quads(a, b, x); }
-  static MN_INLINE RowEnd row_end(const RowBlock& b, int r) { return {V::set1(load<float>(b.scales + r * b.scale_stride))}; }
+  static MN_INLINE RowEnd row_end(const RowBlock& b, int r) {
+    return {V::set1(load<float>(b.scales + r * b.scale_stride))};
+  }
   MN_INLINE typename V::F finish(Acc a, RowEnd e, int64_t lb, int v) const {
     return V::mul(V::int_to_float(V::isub(a, V::iloadu(bias + lb + V::kLanes * v))), e.scale);
   }

@@ -25,7 +25,8 @@ struct Avx2 {
   static constexpr int kFdeTokenVecs = 2, kFdeMaxCols = 6, kFdeProjectVecs = 4;
 
   static MN_INLINE __m256i lanes_ivec(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n > 8 ? 8 : n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
 
   static MN_INLINE F zero() { return _mm256_setzero_ps(); }
@@ -37,7 +38,9 @@ struct Avx2 {
   }
   static MN_INLINE void store(float* p, F v) { _mm256_store_ps(p, v); }
   static MN_INLINE void storeu(void* p, F v) { _mm256_storeu_ps(static_cast<float*>(p), v); }
-  static MN_INLINE void store_first(void* p, int64_t n, F v) { _mm256_maskstore_ps(static_cast<float*>(p), lanes_ivec(n), v); }
+  static MN_INLINE void store_first(void* p, int64_t n, F v) {
+    _mm256_maskstore_ps(static_cast<float*>(p), lanes_ivec(n), v);
+  }
 
   static MN_INLINE F add(F a, F b) { return _mm256_add_ps(a, b); }
   static MN_INLINE F sub(F a, F b) { return _mm256_sub_ps(a, b); }

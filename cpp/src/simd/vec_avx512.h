@@ -87,7 +87,9 @@ struct Avx512 {
     }
   }
   template <DType T>
-  static MN_INLINE F widen(const unsigned char* row, int64_t k) { return widen_masked<T, true>(row, k, 0); }
+  static MN_INLINE F widen(const unsigned char* row, int64_t k) {
+    return widen_masked<T, true>(row, k, 0);
+  }
   template <DType T>
   static MN_INLINE F widen_first(const unsigned char* row, int64_t k, int64_t n) {
     return widen_masked<T, false>(row, k, lanes_mask(n));
@@ -155,7 +157,8 @@ struct Avx512 {
   // become 128, the flip of a zero pad.
   static MN_INLINE void flip_bytes64(const unsigned char* src, int64_t n, uint8_t* dst) {
     const __mmask64 m = n >= 64 ? ~__mmask64(0) : (n <= 0 ? __mmask64(0) : (__mmask64(1) << n) - 1);
-    _mm512_store_si512(dst, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src), _mm512_set1_epi8(static_cast<char>(0x80))));
+    _mm512_store_si512(dst,
+                       _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src), _mm512_set1_epi8(static_cast<char>(0x80))));
   }
 };
 
