@@ -115,29 +115,28 @@ struct FdeSimd {
     }
   }
 
+  // sketch_tile of c <= C columns, c known only at run time.
+  template <int TV, int C>
+  static MN_INLINE void tile_of_width(int64_t c, const FdePlanView& plan, const RowMatrix& item, const float* xt,
+                                      const float* tau, int64_t n_pad, int64_t tv0, int64_t c0, uint32_t* pat) {
+    if constexpr (C > 0) {
+      if (c == C) sketch_tile<TV, C>(plan, item, xt, tau, n_pad, tv0, c0, pat);
+      else tile_of_width<TV, C - 1>(c, plan, item, xt, tau, n_pad, tv0, c0, pat);
+    }
+  }
+
   // All columns for token vectors [tv0, tv0 + TV), in near-equal chunks of <= kFdeMaxCols.
   template <int TV>
   static void sketch_columns(const FdePlanView& plan, const RowMatrix& item, const float* xt, const float* tau,
                              int64_t n_pad, int64_t tv0, uint32_t* pat) {
     constexpr int64_t kMaxC = V::kFdeMaxCols;
-    static_assert(kMaxC <= 12, "sketch_columns instantiates tiles of up to 12 columns");
     const int64_t cols = plan.cols;
     const int64_t chunks = (cols + kMaxC - 1) / kMaxC;
     int64_t c0 = 0;
     for (int64_t ch = 0; ch < chunks; ++ch) {
       const int64_t left = chunks - ch;
       const int64_t C = (cols - c0 + left - 1) / left;
-      switch (C) {
-#define MN_FDE_CASE(k)                                                                      \
-  case k:                                                                                   \
-    if constexpr (k <= kMaxC) sketch_tile<TV, k>(plan, item, xt, tau, n_pad, tv0, c0, pat); \
-    break;
-        MN_FDE_CASE(1)
-        MN_FDE_CASE(2) MN_FDE_CASE(3) MN_FDE_CASE(4) MN_FDE_CASE(5) MN_FDE_CASE(6) MN_FDE_CASE(7) MN_FDE_CASE(8)
-            MN_FDE_CASE(9) MN_FDE_CASE(10) MN_FDE_CASE(11) MN_FDE_CASE(12)
-#undef MN_FDE_CASE
-                default : break;
-      }
+      tile_of_width<TV, kMaxC>(C, plan, item, xt, tau, n_pad, tv0, c0, pat);
       c0 += C;
     }
   }
