@@ -1,7 +1,8 @@
-// Internal: the per-item FDE pipeline shared by every instruction set. Each ISA file
-// instantiates encode_item<Ops> with its own hot loops (pack, sketch, project); everything
-// here lives in an anonymous namespace, so each translation unit keeps its own copy (no
-// inline function compiled with one ISA's flags can be picked for another's callers).
+// Internal: the per-item FDE pipeline shared by the scalar reference (isa/scalar.cpp, plain
+// loops) and the SIMD kernel (kernels/fde.h, written once over V): encode_item<Ops> with the
+// hot loops (pack, sketch, project) from Ops. Everything here lives in an anonymous
+// namespace, so each translation unit keeps its own copy (no inline function compiled with
+// one ISA's flags can be picked for another's callers).
 //
 // Ops provides:
 //   kLanes                                   tokens per vector (the padding unit)
@@ -20,10 +21,11 @@
 #include <cstring>
 #include <limits>
 
-#include "fde_kernels.h"
+#include "fde_plan.h"
 #include "muvera_nano/views.h"
+#include "scratch.h"
 
-namespace muvera_nano::fde_detail {
+namespace muvera_nano::kernels {
 namespace {
 
 // Per-token factor of the float32 sketch error bound. A dot product of d terms accumulated
@@ -31,7 +33,7 @@ namespace {
 // gamma_d * |x| |g| of the exact value, gamma_d = d u / (1 - d u), u = 2^-24; we use
 // 2 d u |x| (d <= 2^22), so |s| > tau * |g| + abs_slack decides the sign. 0 marks an all-zero
 // token (its sign bits are all 0); +inf a token so large that float32 could overflow.
-inline float token_tau(const PlanView& plan, double norm2) {
+inline float token_tau(const FdePlanView& plan, double norm2) {
   if (norm2 == 0.0) return 0.0f;
   const double norm = std::sqrt(norm2);
   if (!(norm <= plan.huge_norm)) return std::numeric_limits<float>::infinity();
@@ -41,9 +43,9 @@ inline float token_tau(const PlanView& plan, double norm2) {
 }
 
 // Resolves a token/column pair the float32 bound could not decide.
-inline bool resolve_bit(const PlanView& plan, const Item& item, const float* tau, int64_t t, int64_t col) {
+inline bool resolve_bit(const FdePlanView& plan, const RowMatrix& item, const float* tau, int64_t t, int64_t col) {
   if (tau[t] == 0.0f) return false;
-  return exact_positive(plan, item.rows + t * item.row_stride, col);
+  return fde_exact_positive(plan, item.row(t), col);
 }
 
 // Partition index from the pattern (bit k-1-j = bit j of the sketch): Google's Gray-code
@@ -89,7 +91,7 @@ inline void divide_row(float* dst, int64_t p, float count) {
 
 // The AMS projection of one token for repetition r, in the order every kernel uses: per
 // output column, acc = 0, then acc + sign * x[i] over its coordinates in increasing order.
-inline void project_token(const PlanView& plan, int64_t r, const unsigned char* row, float* dst) {
+inline void project_token(const FdePlanView& plan, int64_t r, const unsigned char* row, float* dst) {
   const int64_t d = plan.dim, p = plan.proj;
   const int32_t* coord = plan.ams_coord + r * d;
   const float* sign = plan.ams_sign + r * d;
@@ -102,24 +104,24 @@ inline void project_token(const PlanView& plan, int64_t r, const unsigned char* 
 }
 
 template <class Ops>
-int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool fill, float* out) {
-  const int64_t n = item.n, p = plan.proj, blocks = plan.blocks, reps = plan.reps;
+int64_t encode_item(const FdePlanView& plan, const RowMatrix& item, bool document, bool fill, float* out) {
+  const int64_t n = item.rows, p = plan.proj, blocks = plan.blocks, reps = plan.reps;
   std::memset(out, 0, static_cast<size_t>(plan.fde_dim) * 4);
   if (n == 0) return -1;
   const int64_t n_pad = (n + Ops::kLanes - 1) / Ops::kLanes * Ops::kLanes;
-  float* xt = static_cast<float*>(scratch(kXt, plan.dim * n_pad * 4));
-  float* tau = static_cast<float*>(scratch(kTau, n_pad * 4));
+  float* xt = scratch_as<float>(kFdeXt, plan.dim * n_pad);
+  float* tau = scratch_as<float>(kFdeTau, n_pad);
   const int64_t bad = Ops::pack(plan, item, n_pad, xt, tau);
   if (bad >= 0) return bad;
 
-  uint32_t* pat = static_cast<uint32_t*>(scratch(kPattern, reps * n_pad * 4));
+  uint32_t* pat = scratch_as<uint32_t>(kFdePattern, reps * n_pad);
   std::memset(pat, 0, static_cast<size_t>(reps * n_pad) * 4);
   if (plan.bits > 0) Ops::sketch(plan, item, xt, tau, n_pad, pat);
 
   // Partition of every token in every repetition, and the block sizes.
-  uint32_t* idx = static_cast<uint32_t*>(scratch(kIndex, reps * n_pad * 4));
+  uint32_t* idx = scratch_as<uint32_t>(kFdeIndex, reps * n_pad);
   for (int64_t i = 0; i < reps * n_pad; ++i) idx[i] = gray_decode(pat[i]);
-  int32_t* counts = static_cast<int32_t*>(scratch(kCounts, reps * blocks * 4));
+  int32_t* counts = scratch_as<int32_t>(kFdeCounts, reps * blocks);
   std::memset(counts, 0, static_cast<size_t>(reps * blocks) * 4);
   for (int64_t r = 0; r < reps; ++r)
     for (int64_t t = 0; t < n; ++t) ++counts[r * blocks + idx[r * n_pad + t]];
@@ -128,14 +130,14 @@ int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool 
   if (plan.identity) {
     for (int64_t r = 0; r < reps; ++r) {
       float* o = out + r * blocks * p;
-      for (int64_t t = 0; t < n; ++t) add_row(o + idx[r * n_pad + t] * p, item.rows + t * item.row_stride, p);
+      for (int64_t t = 0; t < n; ++t) add_row(o + idx[r * n_pad + t] * p, item.row(t), p);
     }
   } else {
     Ops::project_add(plan, item, xt, n_pad, idx, out);
   }
   if (!document) return -1;
 
-  float* y = static_cast<float*>(scratch(kProjected, p * 4));
+  float* y = scratch_as<float>(kFdeProjected, p);
   for (int64_t r = 0; r < reps; ++r) {
     float* o = out + r * blocks * p;
     const int32_t* cnt = counts + r * blocks;
@@ -143,7 +145,7 @@ int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool 
       if (cnt[b] > 1) {
         divide_row(o + b * p, p, static_cast<float>(cnt[b]));
       } else if (cnt[b] == 0 && fill && plan.bits > 0) {
-        const unsigned char* row = item.rows + nearest_token(pat + r * n_pad, n, static_cast<uint32_t>(b)) * item.row_stride;
+        const unsigned char* row = item.row(nearest_token(pat + r * n_pad, n, static_cast<uint32_t>(b)));
         if (plan.identity) {
           copy_row(o + b * p, row, p);
         } else {
@@ -157,4 +159,4 @@ int64_t encode_item(const PlanView& plan, const Item& item, bool document, bool 
 }
 
 }  // namespace
-}  // namespace muvera_nano::fde_detail
+}  // namespace muvera_nano::kernels
