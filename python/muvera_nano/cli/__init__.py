@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "export", "index", "search", "evaluate", "info", "bench")
+COMMANDS = ("demo", "export", "index", "search", "evaluate", "info", "bench", "serve")
 
 
 class CommandError(Exception):
