@@ -149,6 +149,7 @@ BAD_REQUESTS = [
     ("POST", "/documents", {"texts": ["a", "b"], "ids": ["only-one"]}, None, 422, "rejected", None),
     ("POST", "/documents", {"texts": ["a"], "ids": ["doc0"]}, None, 422, "rejected", None),  # already there
     ("POST", "/documents", {"texts": ["a"], "ids": [7]}, None, 422, "rejected", None),  # string-id index
+    ("POST", "/documents", {"texts": ["a"]}, None, 422, "rejected", None),  # ... needs ids
     ("POST", "/documents", {"vectors": [[[0.1] * 3]]}, None, 400, "invalid_argument", "vectors[0]"),
     ("POST", "/documents/delete", {"ids": ["no-such-doc"]}, None, 404, "not_found", "ids"),
     ("POST", "/documents/delete", {"ids": "doc0"}, None, 400, "invalid_argument", "ids"),
@@ -272,7 +273,8 @@ def test_an_internal_failure_is_a_plain_500_and_the_server_keeps_serving(index_d
 # ---------------------------------------------------------------------------- overload and shutdown
 def test_a_full_queue_answers_503_with_retry_after(index_dir):
     # One query waits 3 s for a batch partner (max-batch 2) while holding the only queue slot.
-    s = Server([str(index_dir), "--threads", "1", "--max-queue", "1", "--max-batch", "2", "--batch-wait-ms", "3000"])
+    s = Server([str(index_dir), "--threads", "1", "--max-queue", "1", "--max-batch", "2", "--batch-wait-ms", "3000",
+                "--max-wait-ms", "60000"])
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(s.call, "POST", "/search", {"query": "first"})
@@ -285,8 +287,29 @@ def test_a_full_queue_answers_503_with_retry_after(index_dir):
         assert s.stop() == 0, s.log
 
 
+def test_queries_that_waited_too_long_get_503_instead_of_a_late_answer(index_dir):
+    # Each search takes 1.5 s longer; a query may wait 300 ms for the worker.
+    s = Server([str(index_dir), "--slow-search", "1.5", "--max-wait-ms", "300", "--max-batch", "1"], launcher=True)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(s.call, "POST", "/search", {"query": "occupies the worker"})
+            wait_until(lambda: s.metric("muvera_nano_search_batch_size_count") == 1, what="the first batch")
+            second = pool.submit(s.call, "POST", "/search", {"query": "waits behind it"})
+            wait_until(lambda: s.metric("muvera_nano_search_queue_depth") == 1, what="the second query to queue")
+            time.sleep(0.4)  # the second query has now waited longer than allowed
+            third = s.call("POST", "/search", {"query": "arrives behind a stale query"})
+            assert third[0] == 503 and third[2]["error"]["code"] == "overloaded"
+            assert first.result(60)[0] == 200
+            status, headers, answer = second.result(60)
+            assert status == 503 and headers["retry-after"] == "1" and answer["error"]["code"] == "overloaded"
+        assert s.metric("muvera_nano_search_batch_size_count") == 1  # the stale query was never searched
+    finally:
+        assert s.stop() == 0, s.log
+
+
 def test_sigterm_answers_the_requests_in_flight_then_exits(index_dir):
-    s = Server([str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000"])
+    s = Server([str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000",
+                "--max-wait-ms", "60000"])
     n = 8
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         pending = [pool.submit(s.call, "POST", "/search", {"query": f"in flight {i}"}) for i in range(n)]
@@ -303,7 +326,9 @@ def test_a_kill_during_writes_loses_no_acknowledged_document(tmp_path, model_dir
     path = tmp_path / "index"
     Index.create(path, encoder=str(model_dir)).add(passages(10), ids=list(range(10)))
     s = Server([str(path), "--threads", "1"])
-    acknowledged = []
+    status, _, first = s.call("POST", "/documents", {"texts": ["ids are optional on an int-id index"]})
+    assert status == 200 and first["ids"] == [10], first
+    acknowledged = [10]
     try:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             def add(i):
@@ -336,7 +361,8 @@ def test_the_command_refuses_bad_settings_with_one_line(index_dir, tmp_path):
                               capture_output=True, text=True, timeout=120)
 
     for args, words in [((tmp_path / "missing",), "missing"), ((index_dir, "--max-queue", "0"), "max_queue"),
-                        ((index_dir, "--threads", "0"), "--threads")]:
+                        ((index_dir, "--threads", "0"), "--threads"),
+                        ((index_dir, "--max-wait-ms", "1", "--batch-wait-ms", "5"), "max_wait_ms")]:
         out = serve(*args)
         assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out.stderr
     short = tmp_path / "token"

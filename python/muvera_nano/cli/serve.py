@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads for the encoder and kernels (default: cores)")
     p.add_argument("--token-file", help=f"file holding the bearer token for writes (or set {TOKEN_ENV})")
     p.add_argument("--max-queue", type=int, default=64, help="searches waiting at most; past it 503 (default 64)")
+    p.add_argument("--max-wait-ms", type=float, default=250.0,
+                   help="a search that waited this long for the worker gets 503 instead of a late answer (default 250)")
     p.add_argument("--max-batch", type=int, default=32, help="queries searched together at most (default 32)")
     p.add_argument("--batch-wait-ms", type=float, default=1.0,
                    help="how long a batch waits for more queries before it starts (default 1 ms)")
@@ -65,7 +67,7 @@ def run(args) -> int:
 
         muvera_nano.set_num_threads(args.threads)  # the kernels' and the encoder's default
     settings = serve.ServeSettings(host=args.host, port=args.port, token=_token(args), max_queue=args.max_queue,
-                                   max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms,
+                                   max_wait_ms=args.max_wait_ms, max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms,
                                    max_body_bytes=max(1, int(args.max_body_mb * (1 << 20))))
     from ..serve import server
 

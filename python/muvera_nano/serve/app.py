@@ -52,7 +52,8 @@ class Service:
     def start(self) -> None:
         s = self.settings
         self.batcher = SearchBatcher(self.index, max_queue=s.max_queue, max_batch=s.max_batch,
-                                     wait_seconds=s.batch_wait_ms / 1000, observe_batch=self.metrics.batch.observe)
+                                     wait_seconds=s.batch_wait_ms / 1000, max_wait_seconds=s.max_wait_ms / 1000,
+                                     observe_batch=self.metrics.batch.observe)
         self.writer = Writer(self.index, max_pending=s.max_writes)
 
     def stop(self) -> None:
@@ -122,14 +123,21 @@ async def _search(request: Request, body: str) -> Response:
         fut = svc.batcher.submit(text=req.get("query"), vectors=req.get("vectors"), mode=req["mode"], k=req["k"],
                                  candidates=req["candidates"])
     except QueueFull:
-        raise ApiError(503, "overloaded", f"{svc.settings.max_queue} searches are queued; retry later",
-                       headers=RETRY_AFTER) from None
+        raise _overloaded(svc.settings) from None
     except RuntimeError:
         raise ApiError(503, "shutting_down", "the server is shutting down", headers=RETRY_AFTER) from None
-    result = await asyncio.wrap_future(fut)
+    try:
+        result = await asyncio.wrap_future(fut)
+    except QueueFull:  # waited longer than max_wait_ms for the worker
+        raise _overloaded(svc.settings) from None
     results = [{"id": i, "score": finite_or_none(s)} for i, s in zip(result.ids, result.scores.tolist())]
     return JSONResponse({"results": results, "mode": req["mode"], "k": req["k"], "candidates": req["candidates"],
                          "ms": round(1000 * (time.perf_counter() - t), 3)})
+
+
+def _overloaded(s: ServeSettings) -> ApiError:
+    return ApiError(503, "overloaded", f"more searches than the server answers within {s.max_wait_ms:g} ms "
+                                       f"(or {s.max_queue} queued); retry later", headers=RETRY_AFTER)
 
 
 async def search_text(request: Request) -> Response:
@@ -183,7 +191,7 @@ async def info(request: Request) -> Response:
     s = svc.settings
     data["server"] = {"text_search": svc.has_encoder, "writes": "token" if s.token else
                       "open" if s.writes_allowed else "disabled",
-                      "limits": {k: getattr(s, k) for k in ("max_queue", "max_batch", "batch_wait_ms", "max_writes",
+                      "limits": {k: getattr(s, k) for k in ("max_queue", "max_wait_ms", "max_batch", "batch_wait_ms", "max_writes",
                                                             "max_body_bytes", "max_query_chars", "max_document_chars",
                                                             "max_documents", "max_query_tokens", "max_document_tokens",
                                                             "max_k", "max_candidates", "max_id_chars")}}

@@ -4,7 +4,10 @@ Requests put a query (text or token vectors) on a bounded queue and await a futu
 takes what has arrived (waiting up to `wait` for more while it holds fewer than `max_batch`),
 encodes the batch's texts in one call, and searches the queries that share (mode, k, candidates)
 in one ``Index.search`` call, so throughput rises with load while the encoder and kernels release
-the GIL. A full queue is refused at once (the caller answers 503), never grown.
+the GIL. Overload is refused, never queued without bound: a query arriving at a full queue, or
+behind one that has already waited `max_wait`, fails at once, and a query the worker reaches
+after it has waited `max_wait` fails instead of being searched (the caller answers 503), so the
+queries that are searched wait at most about `max_wait` plus one batch.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ log = logging.getLogger("muvera_nano.serve")
 
 
 class QueueFull(Exception):
-    """The search queue holds its maximum; the request should be retried later."""
+    """The search queue is full, or its queries wait too long; retry later."""
 
 
 class Query(NamedTuple):
@@ -40,9 +43,11 @@ class Query(NamedTuple):
 
 
 class SearchBatcher:
-    def __init__(self, index, *, max_queue: int, max_batch: int, wait_seconds: float, observe_batch=None):
+    def __init__(self, index, *, max_queue: int, max_batch: int, wait_seconds: float, max_wait_seconds: float,
+                 observe_batch=None):
         self._index = index
         self._max_queue, self._max_batch, self._wait = max_queue, max_batch, wait_seconds
+        self._max_wait = max_wait_seconds
         self._observe_batch = observe_batch or (lambda n: None)
         self._queue: collections.deque[Query] = collections.deque()
         self._cond = threading.Condition()
@@ -56,12 +61,13 @@ class SearchBatcher:
         """A future of the query's SearchResult; QueueFull when the queue is at its maximum,
         RuntimeError once closing."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
+        now = time.perf_counter()
         with self._cond:
             if self._closing:
                 raise RuntimeError("the search worker is shutting down")
-            if len(self._queue) >= self._max_queue:
+            if len(self._queue) >= self._max_queue or (self._queue and now - self._queue[0].queued_at > self._max_wait):
                 raise QueueFull
-            self._queue.append(Query(text, vectors, mode, k, candidates, fut, time.perf_counter()))
+            self._queue.append(Query(text, vectors, mode, k, candidates, fut, now))
             self._cond.notify()
         return fut
 
@@ -98,6 +104,11 @@ class SearchBatcher:
         while (batch := self._next_batch()) is not None:
             # a request whose client went away cancelled its future: skip it
             batch = [q for q in batch if q.future.set_running_or_notify_cancel()]
+            stale = time.perf_counter() - self._max_wait
+            for q in batch:
+                if q.queued_at < stale:
+                    q.future.set_exception(QueueFull())
+            batch = [q for q in batch if not q.future.done()]
             if not batch:
                 continue
             self._observe_batch(len(batch))

@@ -21,7 +21,7 @@ class Field:
                  description: str = ""):
         self.name, self.parse, self.default = name, parse, default
         self.schema = {**schema, "description": description} if description else schema
-        if default is not _MISSING:
+        if default is not _MISSING and default is not None:
             self.schema = {**self.schema, "default": default}
 
     @property
@@ -159,7 +159,7 @@ def matrices(name: str, max_items: int, max_rows: int, dim: int, description: st
                         "maxItems": max_items}, parse, description=description)
 
 
-def ids(name: str, max_items: int, max_chars: int, description: str) -> Field:
+def ids(name: str, max_items: int, max_chars: int, description: str, *, optional: bool = False) -> Field:
     def one(i, x):
         if isinstance(x, str):
             if not 1 <= len(x) <= max_chars:
@@ -176,7 +176,7 @@ def ids(name: str, max_items: int, max_chars: int, description: str) -> Field:
 
     item = {"oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": max_chars}]}
     return Field(name, {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}, parse,
-                 description=description)
+                 description=description, default=None if optional else _MISSING)
 
 
 # ---------------------------------------------------------------------------- the bodies
@@ -198,7 +198,7 @@ def bodies(s: ServeSettings, dim: int) -> dict[str, Body]:
             texts("texts", s.max_documents, s.max_document_chars, "document texts (encoded by the served model)"),
             matrices("vectors", s.max_documents, s.max_document_tokens, dim, "token vectors per document"),
             ids("ids", s.max_documents, s.max_id_chars,
-                "ids of the documents (default: consecutive integers after the largest)")],
+                "ids of the documents (default: consecutive integers after the largest)", optional=True)],
             one_of=("texts", "vectors")),
         "RemoveDocuments": Body("RemoveDocuments", [ids("ids", s.max_documents, s.max_id_chars, "ids to remove")]),
     }

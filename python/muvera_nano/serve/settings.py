@@ -13,7 +13,9 @@ class ServeSettings:
     """Limits and queueing of one server.
 
     max_queue: search queries waiting for the worker at most; past it a search gets 503 with
-    Retry-After (bounded latency instead of an unbounded queue). max_batch: queries searched
+    Retry-After (bounded latency instead of an unbounded queue). max_wait_ms: how long a query may
+    wait for the worker; one that waited longer (or arrives behind one that did) gets 503 instead
+    of a late answer. max_batch: queries searched
     together at most. batch_wait_ms: how long the worker, holding fewer than max_batch queries,
     waits for more before it starts (0: it takes what has arrived). max_writes: add/remove
     requests waiting at most. token: the bearer token write endpoints require (None: none
@@ -23,6 +25,7 @@ class ServeSettings:
     host: str = LOOPBACK_HOST
     port: int = 8000
     max_queue: int = 64
+    max_wait_ms: float = 250.0
     max_batch: int = 32
     batch_wait_ms: float = 1.0
     max_writes: int = 8
@@ -48,12 +51,16 @@ class ServeSettings:
                 raise ValueError(f"{name} must be an int in 0..65535, got {v!r}")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name.startswith("max_") and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            if f.name.startswith("max_") and f.name != "max_wait_ms" and (isinstance(v, bool) or not isinstance(v, int)
+                                                                         or v < 1):
                 raise ValueError(f"{f.name} must be an int >= 1, got {v!r}")
-        for name in ("batch_wait_ms", "refresh_seconds", "shutdown_seconds"):
+        for name in ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "max_wait_ms"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        if self.max_wait_ms <= self.batch_wait_ms:
+            raise ValueError(f"max_wait_ms ({self.max_wait_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
+                             "a query waits for its batch to fill")
         if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16
                                        or any(c.isspace() for c in self.token)):
             raise ValueError("the token must be a string of at least 16 characters without whitespace")
