@@ -80,6 +80,28 @@ def test_search_by_vectors_equals_the_library(server, library):
         assert pairs(body) == as_pairs(library.search(q, k=7, mode="rerank"))
 
 
+def test_an_index_without_a_model_serves_vectors_and_refuses_text(tmp_path):
+    rng = np.random.default_rng(0)
+    docs = [x / np.linalg.norm(x, axis=1, keepdims=True) for x in
+            (rng.standard_normal((int(n), 16)).astype(np.float32) for n in rng.integers(1, 20, 50))]
+    path = tmp_path / "vectors-only"
+    library = Index.create(path, dim=16)
+    library.add(token_vectors=docs)
+    s = Server([str(path), "--threads", "1"])
+    try:
+        for route, body in (("/search", {"query": "text"}), ("/documents", {"texts": ["text"]})):
+            status, _, answer = s.call("POST", route, body)
+            assert status == 422 and answer["error"]["code"] == "no_model", answer
+        q = docs[3][:4]
+        status, _, found = s.call("POST", "/search/vectors", {"vectors": q.tolist(), "k": 5})
+        assert status == 200 and pairs(found) == as_pairs(library.search(q, k=5))
+        status, _, added = s.call("POST", "/documents", {"vectors": [docs[0].tolist()]})
+        assert status == 200 and added["ids"] == [50]
+        assert s.call("GET", "/info")[2]["server"]["text_search"] is False
+    finally:
+        assert s.stop() == 0, s.log
+
+
 # ---------------------------------------------------------------------------- read-only endpoints
 def test_health_ready_info_openapi_metrics(server, library):
     assert server.call("GET", "/healthz")[:3:2] == (200, {"status": "ok"})

@@ -69,7 +69,20 @@ class Service:
 
 
 # ---------------------------------------------------------------------------- reading requests
-async def read_json(request: Request, max_bytes: int):
+OFF_LOOP_BYTES = 64 << 10  # larger bodies are parsed on a thread: the event loop keeps answering
+
+
+async def read_body(request: Request, body: str) -> dict:
+    """The request's JSON body, checked against the body table `body` (see requests.py)."""
+    svc = _service(request)
+    data = await _read(request, svc.settings.max_body_bytes)
+    parse = svc.bodies[body].parse
+    if len(data) > OFF_LOOP_BYTES:
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: parse(_json(data)))
+    return parse(_json(data))
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise ApiError(415, "unsupported_media_type", "the body must be JSON sent as Content-Type: application/json")
@@ -82,8 +95,12 @@ async def read_json(request: Request, max_bytes: int):
         if size > max_bytes:
             raise ApiError(413, "body_too_large", f"the body must be at most {max_bytes} bytes")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(data: bytes):
     try:
-        return json.loads(b"".join(chunks), parse_constant=_no_constants)
+        return json.loads(data, parse_constant=_no_constants)
     except (ValueError, RecursionError) as e:
         message = e.msg if isinstance(e, json.JSONDecodeError) else str(e) if isinstance(e, ValueError) else \
             "nested too deeply"
@@ -113,7 +130,7 @@ def _check_write(request: Request, s: ServeSettings) -> None:
 # ---------------------------------------------------------------------------- handlers
 async def _search(request: Request, body: str) -> Response:
     svc = _service(request)
-    req = svc.bodies[body].parse(await read_json(request, svc.settings.max_body_bytes))
+    req = await read_body(request, body)
     request.state.mode = req["mode"]
     if "query" in req and not svc.has_encoder:
         raise ApiError(422, "no_model", "this index has no model to encode text: search with /search/vectors, or "
@@ -151,7 +168,7 @@ async def search_vectors(request: Request) -> Response:
 async def _change(request: Request, body: str, change) -> Response:
     svc = _service(request)
     _check_write(request, svc.settings)
-    req = svc.bodies[body].parse(await read_json(request, svc.settings.max_body_bytes))
+    req = await read_body(request, body)
     if req.get("texts") is not None and not svc.has_encoder:
         raise ApiError(422, "no_model", "this index has no model to encode text: add token vectors, or start "
                                         "the server with --model")

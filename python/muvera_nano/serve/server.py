@@ -68,7 +68,8 @@ def run(index, settings: ServeSettings, *, has_encoder: bool = True,
 
     config = uvicorn.Config(app, loop=_have("uvloop", "uvloop", "asyncio"), http=_have("httptools", "httptools", "h11"),
                             lifespan="on", access_log=False, log_level="warning", server_header=False,
-                            timeout_keep_alive=5, timeout_graceful_shutdown=settings.shutdown_seconds)
+                            timeout_keep_alive=5, timeout_graceful_shutdown=settings.shutdown_seconds,
+                            limit_concurrency=settings.max_connections)
     service = app.state.service
 
     class Server(uvicorn.Server):

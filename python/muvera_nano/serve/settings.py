@@ -18,7 +18,8 @@ class ServeSettings:
     of a late answer. max_batch: queries searched
     together at most. batch_wait_ms: how long the worker, holding fewer than max_batch queries,
     waits for more before it starts (0: it takes what has arrived). max_writes: add/remove
-    requests waiting at most. token: the bearer token write endpoints require (None: none
+    requests waiting at most. max_connections: open connections and requests at most
+    (uvicorn answers 503 past it). token: the bearer token write endpoints require (None: none
     required on a loopback address, writes refused on any other).
     """
 
@@ -29,6 +30,7 @@ class ServeSettings:
     max_batch: int = 32
     batch_wait_ms: float = 1.0
     max_writes: int = 8
+    max_connections: int = 1_024
     max_body_bytes: int = 8 << 20
     max_query_chars: int = 2_000
     max_document_chars: int = 100_000
