@@ -168,6 +168,50 @@ def sweep(server: ServerProcess, workdir: Path, queries: list[str], args) -> lis
     return rows
 
 
+STAGES = (  # (stage, a frame that marks it), first match from the leaf up
+    ("encode queries (onnxruntime)", "encode_ragged"),
+    ("query FDEs", "FDEConfig.encode_queries"),
+    ("graph candidates (usearch)", "graph_candidates"),
+    ("candidates: FDE scan / scoring", "fde_candidates"),
+    ("rerank: MaxSim of candidates", "rescore"),
+    ("exact MaxSim (maxsim mode)", "exact ("),
+    ("ids of results", "ids_of"),
+)
+
+
+def profile(server: ServerProcess, bodies: Path, seconds: float) -> dict | None:
+    """py-spy samples of the server while 32 clients search: each thread's busy share, and the
+    search worker's time by stage. None without py-spy."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return None
+    raw = bodies.with_suffix(".pyspy.txt")
+    gen = threading.Thread(target=loadgen, args=(server.url + "/search", bodies),
+                           kwargs={"clients": 32, "seconds": seconds + 2}, daemon=True)
+    gen.start()
+    time.sleep(1)
+    rate = 100
+    subprocess.run([spy, "record", "--pid", str(server.proc.pid), "--duration", str(int(seconds)), "--rate", str(rate),
+                    "--format", "raw", "--threads", "--nonblocking", "-o", str(raw)], capture_output=True, check=True)
+    gen.join()
+    threads: dict[str, int] = {}
+    stages: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        name = frames[0].split(": ", 1)[-1] if frames[0].startswith("thread") else frames[0]
+        name = "event loop (HTTP, JSON, validation)" if name == "MainThread" else name
+        threads[name] = threads.get(name, 0) + int(count)
+        if "muvera-nano-search" in frames[0]:
+            stage = next((label for label, mark in STAGES if any(mark in f for f in frames)), "other")
+            stages[stage] = stages.get(stage, 0) + int(count)
+    expected = rate * int(seconds)
+    search_samples = max(1, sum(stages.values()))
+    return {"busy_share_by_thread": {k: round(v / expected, 3) for k, v in sorted(threads.items(), key=lambda kv: -kv[1])},
+            "search_worker_by_stage": {k: round(v / search_samples, 3) for k, v in
+                                       sorted(stages.items(), key=lambda kv: -kv[1])}}
+
+
 def overload(server: ServerProcess, workdir: Path, queries: list[str], capacity: float, args) -> dict:
     bodies = write_bodies(workdir / "bodies-overload.jsonl", queries, "rerank", args.candidates)
     rate = args.overload * capacity
@@ -259,16 +303,25 @@ def report(out: dict) -> None:
           f"nano-shaped model (random weights), real-text queries, k=10, {s['candidates']} candidates; server "
           f"--threads {s['threads']} --max-queue {s['max_queue']} --max-wait-ms {s['max_wait_ms']} --max-batch "
           f"{s['max_batch']} --batch-wait-ms {s['batch_wait_ms']}")
-    print("\n## where a query's time goes (in-process, per query in batches of max-batch, ms)\n")
-    for k, v in out["breakdown"].items():
-        print(f"- {k}: {v:.2f}")
+    if "breakdown" in out:
+        print("\n## where a query's time goes (in-process, per query in batches of max-batch, ms)\n")
+        for k, v in out["breakdown"].items():
+            print(f"- {k}: {v:.2f}")
     print("\n## closed loop\n")
-    print("| mode | clients | requests/s | p50 ms | p99 ms | p99.9 ms | 503 | other errors | server cores |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in out["sweep"]:
+    print("| mode | clients | requests/s | p50 ms | p99 ms | p99.9 ms | 503 | other errors | server cores | "
+          "requests per server CPU-s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in out.get("sweep", []):
         errors = sum(n for st, n in r["status"].items() if st not in ("200", "503"))
         print(f"| {r['mode']} | {r['clients']} | {r['ok_per_s']:.1f} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
-              f"{_ms(r['p999_ms'])} | {r['status'].get('503', 0)} | {errors} | {r['server_cores']:.2f} |")
+              f"{_ms(r['p999_ms'])} | {r['status'].get('503', 0)} | {errors} | {r['server_cores']:.2f} | "
+              f"{r['ok_per_s'] / max(r['server_cores'], 1e-9):.0f} |")
+    if out.get("profile"):
+        print("\n## where the server's time goes (py-spy, 32 clients, rerank)\n")
+        print("busy share of each thread (1.0 = one core all the time): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in out["profile"]["busy_share_by_thread"].items()))
+        print("\nsearch worker by stage: " + ", ".join(
+            f"{k} {100 * v:.0f}%" for k, v in out["profile"]["search_worker_by_stage"].items()))
     if "overload" in out:
         o = out["overload"]
         print(f"\n## overload: open loop at {out['settings']['overload']}x the 32-client throughput "
@@ -309,12 +362,14 @@ def main(argv=None) -> int:
     p.add_argument("--soak-minutes", type=float, default=20.0)
     p.add_argument("--soak-every", type=float, default=30.0, help="seconds between soak samples")
     p.add_argument("--skip", nargs="*", default=[], choices=["breakdown", "sweep", "overload", "writer", "soak"])
+    p.add_argument("--no-profile", dest="profile", action="store_false",
+                   help="skip the py-spy profile of the server (taken when py-spy is installed)")
     p.add_argument("--quick", action="store_true", help="a tiny index and a few seconds per phase")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     if args.quick:
         args.documents, args.backend, args.seconds, args.clients = 200, "exact", 1.5, [1, 8]
-        args.soak_minutes, args.soak_every, args.modes = 0.05, 1.0, ["rerank"]
+        args.soak_minutes, args.soak_every, args.modes, args.profile = 0.05, 1.0, ["rerank"], False
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
@@ -333,6 +388,10 @@ def main(argv=None) -> int:
     try:
         if "sweep" not in args.skip:
             out["sweep"] = sweep(server, args.workdir, queries, args)
+        if args.profile:
+            bodies = write_bodies(args.workdir / "bodies-profile.jsonl", queries, "rerank", args.candidates)
+            out["profile"] = profile(server, bodies, min(10.0, args.seconds))
+            print(f"  profile {out['profile']}", flush=True)
         if "overload" not in args.skip:
             base = [r for r in out.get("sweep", []) if r["mode"] == "rerank" and r["clients"] == max(
                 c for c in args.clients if c <= 32)]

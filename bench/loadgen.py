@@ -36,6 +36,7 @@ def _loopback_only(url: str) -> None:
 class Recorder:
     def __init__(self):
         self.sent, self.latency, self.status = [], [], []
+        self.failures: dict[str, int] = {}  # connection-level failures (status 0) by exception
 
     def add(self, sent: float, latency: float, status: int) -> None:
         self.sent.append(sent)
@@ -54,8 +55,9 @@ async def _one(session, method: str, url: str, body: bytes | None, headers: dict
             await r.read()
             status = r.status
             retry_after = r.headers.get("Retry-After")
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
         status = 0
+        rec.failures[type(e).__name__] = rec.failures.get(type(e).__name__, 0) + 1
     rec.add(start - t0, time.perf_counter() - start, status)
     return status, retry_after
 
@@ -121,7 +123,7 @@ def summarise(rec: Recorder, elapsed: float, args) -> dict:
     return {"clients": args.clients, "rate": args.rate, "seconds": elapsed, "requests": len(status),
             "ok": int(len(ok)), "ok_per_s": len(ok) / elapsed, "status": counts,
             "p50_ms": pct(50), "p99_ms": pct(99), "p999_ms": pct(99.9), "max_ms": float(ok.max()) if len(ok) else None,
-            "dropped_by_generator": getattr(rec, "dropped", 0)}
+            "failures": rec.failures, "dropped_by_generator": getattr(rec, "dropped", 0)}
 
 
 def main(argv=None) -> int:
