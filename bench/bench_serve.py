@@ -45,9 +45,25 @@ import serve_corpus  # noqa: E402
 # ---------------------------------------------------------------------------- the server process
 class ServerProcess:
     def __init__(self, index: Path, args):
-        cmd = [sys.executable, "-m", "muvera_nano.cli", "serve", str(index), "--port", "0", "--threads",
-               str(args.threads), "--max-queue", str(args.max_queue), "--max-wait-ms", str(args.max_wait_ms),
-               "--max-batch", str(args.max_batch), "--batch-wait-ms", str(args.batch_wait_ms)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "muvera_nano.cli",
+            "serve",
+            str(index),
+            "--port",
+            "0",
+            "--threads",
+            str(args.threads),
+            "--max-queue",
+            str(args.max_queue),
+            "--max-wait-ms",
+            str(args.max_wait_ms),
+            "--max-batch",
+            str(args.max_batch),
+            "--batch-wait-ms",
+            str(args.batch_wait_ms),
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log: list[str] = []
         self.url = None
@@ -107,8 +123,18 @@ class ServerProcess:
 
 
 def loadgen(url: str, bodies: Path, *, clients: int = 1, rate: float | None = None, seconds: float) -> dict:
-    cmd = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--bodies", str(bodies), "--seconds", str(seconds),
-           "--clients", str(clients)]
+    cmd = [
+        sys.executable,
+        str(HERE / "loadgen.py"),
+        "--url",
+        url,
+        "--bodies",
+        str(bodies),
+        "--seconds",
+        str(seconds),
+        "--clients",
+        str(clients),
+    ]
     if rate is not None:
         cmd += ["--rate", str(rate)]
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -118,8 +144,9 @@ def loadgen(url: str, bodies: Path, *, clients: int = 1, rate: float | None = No
 
 
 def write_bodies(path: Path, queries: list[str], mode: str, candidates: int) -> Path:
-    path.write_text("".join(json.dumps({"query": q, "k": 10, "mode": mode, "candidates": candidates}) + "\n"
-                            for q in queries))
+    path.write_text(
+        "".join(json.dumps({"query": q, "k": 10, "mode": mode, "candidates": candidates}) + "\n" for q in queries)
+    )
     return path
 
 
@@ -133,7 +160,7 @@ def breakdown(index_path: Path, queries: list[str], args) -> dict:
     muvera_nano.set_num_threads(args.threads)
     idx = Index.open(index_path)
     b = args.max_batch
-    batches = [queries[i:i + b] for i in range(0, min(len(queries), 5 * b), b)]
+    batches = [queries[i : i + b] for i in range(0, min(len(queries), 5 * b), b)]
     idx.search(batches[0][:2], k=10)  # warm-up
     times: dict[str, list[float]] = {"encode": [], "candidates": [], "rerank search": []}
     for batch in batches:
@@ -163,8 +190,11 @@ def sweep(server: ServerProcess, workdir: Path, queries: list[str], args) -> lis
             r["server_cores"] = (server.cpu_seconds() - cpu) / r["seconds"]
             r["mode"] = mode
             rows.append(r)
-            print(f"  {mode:7s} {clients:4d} clients: {r['ok_per_s']:8.1f} ok/s  p50 {_ms(r['p50_ms'])}  "
-                  f"p99 {_ms(r['p99_ms'])}  statuses {r['status']}", flush=True)
+            print(
+                f"  {mode:7s} {clients:4d} clients: {r['ok_per_s']:8.1f} ok/s  p50 {_ms(r['p50_ms'])}  "
+                f"p99 {_ms(r['p99_ms'])}  statuses {r['status']}",
+                flush=True,
+            )
     return rows
 
 
@@ -186,13 +216,35 @@ def profile(server: ServerProcess, bodies: Path, seconds: float) -> dict | None:
     if spy is None:
         return None
     raw = bodies.with_suffix(".pyspy.txt")
-    gen = threading.Thread(target=loadgen, args=(server.url + "/search", bodies),
-                           kwargs={"clients": 32, "seconds": seconds + 2}, daemon=True)
+    gen = threading.Thread(
+        target=loadgen,
+        args=(server.url + "/search", bodies),
+        kwargs={"clients": 32, "seconds": seconds + 2},
+        daemon=True,
+    )
     gen.start()
     time.sleep(1)
     rate = 100
-    subprocess.run([spy, "record", "--pid", str(server.proc.pid), "--duration", str(int(seconds)), "--rate", str(rate),
-                    "--format", "raw", "--threads", "--nonblocking", "-o", str(raw)], capture_output=True, check=True)
+    subprocess.run(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.proc.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--threads",
+            "--nonblocking",
+            "-o",
+            str(raw),
+        ],
+        capture_output=True,
+        check=True,
+    )
     gen.join()
     threads: dict[str, int] = {}
     stages: dict[str, int] = {}
@@ -207,9 +259,12 @@ def profile(server: ServerProcess, bodies: Path, seconds: float) -> dict | None:
             stages[stage] = stages.get(stage, 0) + int(count)
     expected = rate * int(seconds)
     search_samples = max(1, sum(stages.values()))
-    return {"busy_share_by_thread": {k: round(v / expected, 3) for k, v in sorted(threads.items(), key=lambda kv: -kv[1])},
-            "search_worker_by_stage": {k: round(v / search_samples, 3) for k, v in
-                                       sorted(stages.items(), key=lambda kv: -kv[1])}}
+    return {
+        "busy_share_by_thread": {k: round(v / expected, 3) for k, v in sorted(threads.items(), key=lambda kv: -kv[1])},
+        "search_worker_by_stage": {
+            k: round(v / search_samples, 3) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])
+        },
+    }
 
 
 def overload(server: ServerProcess, workdir: Path, queries: list[str], capacity: float, args) -> dict:
@@ -218,8 +273,11 @@ def overload(server: ServerProcess, workdir: Path, queries: list[str], capacity:
     r = loadgen(server.url + "/search", bodies, rate=rate, seconds=args.seconds)
     r["capacity_per_s"] = capacity
     r["share_503"] = r["status"].get("503", 0) / max(1, r["requests"])
-    print(f"  overload at {rate:.0f}/s: {r['ok_per_s']:.1f} ok/s, p99 {_ms(r['p99_ms'])}, "
-          f"503 share {r['share_503']:.2f}, statuses {r['status']}", flush=True)
+    print(
+        f"  overload at {rate:.0f}/s: {r['ok_per_s']:.1f} ok/s, p99 {_ms(r['p99_ms'])}, "
+        f"503 share {r['share_503']:.2f}, statuses {r['status']}",
+        flush=True,
+    )
     return r
 
 
@@ -236,8 +294,9 @@ class Writer(threading.Thread):
         i = 0
         while time.perf_counter() - start < self.seconds:
             body = json.dumps({"texts": [self.texts[i % len(self.texts)]]}).encode()
-            req = urllib.request.Request(self.url + "/documents", data=body,
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.url + "/documents", data=body, headers={"Content-Type": "application/json"}
+            )
             t = time.perf_counter()
             try:
                 with urllib.request.urlopen(req, timeout=60) as r:
@@ -259,8 +318,7 @@ def with_writer(server: ServerProcess, workdir: Path, queries: list[str], args) 
     r = loadgen(server.url + "/search", bodies, clients=32, seconds=args.seconds)
     writer.join()
     ms = [1000 * x for x in writer.latency]
-    r["writes"] = {"count": len(ms), "ok": writer.status.count(200), "p50_ms": statistics.median(ms),
-                   "max_ms": max(ms)}
+    r["writes"] = {"count": len(ms), "ok": writer.status.count(200), "p50_ms": statistics.median(ms), "max_ms": max(ms)}
     print(f"  with a writer: {r['ok_per_s']:.1f} ok/s, p99 {_ms(r['p99_ms'])}; writes {r['writes']}", flush=True)
     return r
 
@@ -271,17 +329,23 @@ def soak(server: ServerProcess, workdir: Path, queries: list[str], args) -> dict
     samples = []
     result = {}
     before = server.statuses()
-    gen = threading.Thread(target=lambda: result.update(loadgen(server.url + "/search", bodies, clients=32,
-                                                                seconds=seconds)), daemon=True)
+    gen = threading.Thread(
+        target=lambda: result.update(loadgen(server.url + "/search", bodies, clients=32, seconds=seconds)), daemon=True
+    )
     start = time.perf_counter()
     gen.start()
     while gen.is_alive():
         gen.join(args.soak_every)
         s = {k: v - before.get(k, 0) for k, v in server.statuses().items()}
-        samples.append({"t_s": round(time.perf_counter() - start, 1), "rss_mb": round(server.rss_mb(), 1),
-                        "open_files": server.open_files(), "search_ok": s.get("/search 200", 0),
-                        "search_errors": sum(v for k, v in s.items() if k.startswith("/search") and
-                                             not k.endswith(" 200"))})
+        samples.append(
+            {
+                "t_s": round(time.perf_counter() - start, 1),
+                "rss_mb": round(server.rss_mb(), 1),
+                "open_files": server.open_files(),
+                "search_ok": s.get("/search 200", 0),
+                "search_errors": sum(v for k, v in s.items() if k.startswith("/search") and not k.endswith(" 200")),
+            }
+        )
         print(f"  soak {samples[-1]}", flush=True)
     first = samples[min(1, len(samples) - 1)]  # after the first interval: warm
     last = samples[-1]
@@ -296,47 +360,67 @@ def _ms(v) -> str:
 
 
 def report(out: dict) -> None:
-    print(f"\n# muvera-nano serve under load: {out['cpu']}, {out['cores']} cores, load average before "
-          f"{out['load_before']}, after {out['load_after']}")
+    print(
+        f"\n# muvera-nano serve under load: {out['cpu']}, {out['cores']} cores, load average before "
+        f"{out['load_before']}, after {out['load_after']}"
+    )
     s = out["settings"]
-    print(f"index: {s['documents']:,} documents ({s['backend']}, tokens {s['token_dtype']}, FDE {s['fde_dtype']}), "
-          f"nano-shaped model (random weights), real-text queries, k=10, {s['candidates']} candidates; server "
-          f"--threads {s['threads']} --max-queue {s['max_queue']} --max-wait-ms {s['max_wait_ms']} --max-batch "
-          f"{s['max_batch']} --batch-wait-ms {s['batch_wait_ms']}")
+    print(
+        f"index: {s['documents']:,} documents ({s['backend']}, tokens {s['token_dtype']}, FDE {s['fde_dtype']}), "
+        f"nano-shaped model (random weights), real-text queries, k=10, {s['candidates']} candidates; server "
+        f"--threads {s['threads']} --max-queue {s['max_queue']} --max-wait-ms {s['max_wait_ms']} --max-batch "
+        f"{s['max_batch']} --batch-wait-ms {s['batch_wait_ms']}"
+    )
     if "breakdown" in out:
         print("\n## where a query's time goes (in-process, per query in batches of max-batch, ms)\n")
         for k, v in out["breakdown"].items():
             print(f"- {k}: {v:.2f}")
     print("\n## closed loop\n")
-    print("| mode | clients | requests/s | p50 ms | p99 ms | p99.9 ms | 503 | other errors | server cores | "
-          "requests per server CPU-s |")
+    print(
+        "| mode | clients | requests/s | p50 ms | p99 ms | p99.9 ms | 503 | other errors | server cores | "
+        "requests per server CPU-s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in out.get("sweep", []):
         errors = sum(n for st, n in r["status"].items() if st not in ("200", "503"))
-        print(f"| {r['mode']} | {r['clients']} | {r['ok_per_s']:.1f} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
-              f"{_ms(r['p999_ms'])} | {r['status'].get('503', 0)} | {errors} | {r['server_cores']:.2f} | "
-              f"{r['ok_per_s'] / max(r['server_cores'], 1e-9):.0f} |")
+        print(
+            f"| {r['mode']} | {r['clients']} | {r['ok_per_s']:.1f} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
+            f"{_ms(r['p999_ms'])} | {r['status'].get('503', 0)} | {errors} | {r['server_cores']:.2f} | "
+            f"{r['ok_per_s'] / max(r['server_cores'], 1e-9):.0f} |"
+        )
     if out.get("profile"):
         print("\n## where the server's time goes (py-spy, 32 clients, rerank)\n")
-        print("busy share of each thread (1.0 = one core all the time): " + ", ".join(
-            f"{k} {v:.2f}" for k, v in out["profile"]["busy_share_by_thread"].items()))
-        print("\nsearch worker by stage: " + ", ".join(
-            f"{k} {100 * v:.0f}%" for k, v in out["profile"]["search_worker_by_stage"].items()))
+        print(
+            "busy share of each thread (1.0 = one core all the time): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in out["profile"]["busy_share_by_thread"].items())
+        )
+        print(
+            "\nsearch worker by stage: "
+            + ", ".join(f"{k} {100 * v:.0f}%" for k, v in out["profile"]["search_worker_by_stage"].items())
+        )
     if "overload" in out:
         o = out["overload"]
-        print(f"\n## overload: open loop at {out['settings']['overload']}x the 32-client throughput "
-              f"({o['capacity_per_s']:.0f}/s -> {o['rate']:.0f}/s)\n")
-        print(f"accepted {o['ok_per_s']:.1f}/s, p50 {_ms(o['p50_ms'])} ms, p99 {_ms(o['p99_ms'])} ms, p99.9 "
-              f"{_ms(o['p999_ms'])} ms; 503 share {o['share_503']:.2f}; statuses {o['status']}")
+        print(
+            f"\n## overload: open loop at {out['settings']['overload']}x the 32-client throughput "
+            f"({o['capacity_per_s']:.0f}/s -> {o['rate']:.0f}/s)\n"
+        )
+        print(
+            f"accepted {o['ok_per_s']:.1f}/s, p50 {_ms(o['p50_ms'])} ms, p99 {_ms(o['p99_ms'])} ms, p99.9 "
+            f"{_ms(o['p999_ms'])} ms; 503 share {o['share_503']:.2f}; statuses {o['status']}"
+        )
     if "writer" in out:
         w = out["writer"]
-        print(f"\n## 32 clients + one writer adding a document per second\n\nsearch {w['ok_per_s']:.1f}/s, p50 "
-              f"{_ms(w['p50_ms'])} ms, p99 {_ms(w['p99_ms'])} ms, statuses {w['status']}; writes {w['writes']}")
+        print(
+            f"\n## 32 clients + one writer adding a document per second\n\nsearch {w['ok_per_s']:.1f}/s, p50 "
+            f"{_ms(w['p50_ms'])} ms, p99 {_ms(w['p99_ms'])} ms, statuses {w['status']}; writes {w['writes']}"
+        )
     if "soak" in out:
         k = out["soak"]
-        print(f"\n## soak: 32 clients, {out['settings']['soak_minutes']} min\n\nsearch {k['ok_per_s']:.1f}/s, p99 "
-              f"{_ms(k['p99_ms'])} ms, statuses {k['status']}; RSS growth after the first interval "
-              f"{100 * k['rss_growth']:.1f}%\n")
+        print(
+            f"\n## soak: 32 clients, {out['settings']['soak_minutes']} min\n\nsearch {k['ok_per_s']:.1f}/s, p99 "
+            f"{_ms(k['p99_ms'])} ms, statuses {k['status']}; RSS growth after the first interval "
+            f"{100 * k['rss_growth']:.1f}%\n"
+        )
         print("| t s | RSS MB | open files | search ok | search errors |\n|---|---|---|---|---|")
         for x in k["samples"]:
             print(f"| {x['t_s']} | {x['rss_mb']} | {x['open_files']} | {x['search_ok']} | {x['search_errors']} |")
@@ -362,8 +446,12 @@ def main(argv=None) -> int:
     p.add_argument("--soak-minutes", type=float, default=20.0)
     p.add_argument("--soak-every", type=float, default=30.0, help="seconds between soak samples")
     p.add_argument("--skip", nargs="*", default=[], choices=["breakdown", "sweep", "overload", "writer", "soak"])
-    p.add_argument("--no-profile", dest="profile", action="store_false",
-                   help="skip the py-spy profile of the server (taken when py-spy is installed)")
+    p.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the py-spy profile of the server (taken when py-spy is installed)",
+    )
     p.add_argument("--quick", action="store_true", help="a tiny index and a few seconds per phase")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -371,12 +459,24 @@ def main(argv=None) -> int:
         args.documents, args.backend, args.seconds, args.clients = 200, "exact", 1.5, [1, 8]
         args.soak_minutes, args.soak_every, args.modes, args.profile = 0.05, 1.0, ["rerank"], False
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    out = {"cpu": cpu, "cores": os.cpu_count(), "load_before": os.getloadavg()[0],
-           "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
-    cached = serve_corpus.build_index(args.workdir, args.documents, backend=args.backend, token_dtype=args.token_dtype,
-                                      fde_dtype=args.fde_dtype, threads=args.threads)
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
+    out = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    cached = serve_corpus.build_index(
+        args.workdir,
+        args.documents,
+        backend=args.backend,
+        token_dtype=args.token_dtype,
+        fde_dtype=args.fde_dtype,
+        threads=args.threads,
+    )
     queries = serve_corpus.queries(5000)
     if "breakdown" not in args.skip:
         out["breakdown"] = breakdown(cached, queries, args)
@@ -393,11 +493,21 @@ def main(argv=None) -> int:
             out["profile"] = profile(server, bodies, min(10.0, args.seconds))
             print(f"  profile {out['profile']}", flush=True)
         if "overload" not in args.skip:
-            base = [r for r in out.get("sweep", []) if r["mode"] == "rerank" and r["clients"] == max(
-                c for c in args.clients if c <= 32)]
-            capacity = base[0]["ok_per_s"] if base else loadgen(
-                server.url + "/search", write_bodies(args.workdir / "b.jsonl", queries, "rerank", args.candidates),
-                clients=32, seconds=args.seconds)["ok_per_s"]
+            base = [
+                r
+                for r in out.get("sweep", [])
+                if r["mode"] == "rerank" and r["clients"] == max(c for c in args.clients if c <= 32)
+            ]
+            capacity = (
+                base[0]["ok_per_s"]
+                if base
+                else loadgen(
+                    server.url + "/search",
+                    write_bodies(args.workdir / "b.jsonl", queries, "rerank", args.candidates),
+                    clients=32,
+                    seconds=args.seconds,
+                )["ok_per_s"]
+            )
             out["overload"] = overload(server, args.workdir, queries, capacity, args)
         if "writer" not in args.skip:
             out["writer"] = with_writer(server, args.workdir, queries, args)

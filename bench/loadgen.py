@@ -44,8 +44,9 @@ class Recorder:
         self.status.append(status)
 
 
-async def _one(session, method: str, url: str, body: bytes | None, headers: dict, rec: Recorder, t0: float,
-               timeout) -> tuple[int, str | None]:
+async def _one(
+    session, method: str, url: str, body: bytes | None, headers: dict, rec: Recorder, t0: float, timeout
+) -> tuple[int, str | None]:
     import aiohttp
 
     start = time.perf_counter()
@@ -82,8 +83,9 @@ async def run(args) -> dict:
         async def client(c: int) -> None:
             i = c
             while time.perf_counter() < deadline and next(counter, None) is not None:
-                status, retry_after = await _one(session, method, args.url, bodies[i % len(bodies)], headers, rec,
-                                                 t0, timeout)
+                status, retry_after = await _one(
+                    session, method, args.url, bodies[i % len(bodies)], headers, rec, t0, timeout
+                )
                 i += args.clients
                 if status == 503 and retry_after:  # a well-behaved client waits as told
                     await asyncio.sleep(min(float(retry_after), max(0.0, deadline - time.perf_counter())))
@@ -98,8 +100,9 @@ async def run(args) -> dict:
                 if len(tasks) >= args.max_in_flight:
                     dropped += 1
                 else:
-                    task = asyncio.create_task(_one(session, method, args.url, bodies[i % len(bodies)], headers, rec,
-                                                    t0, timeout))
+                    task = asyncio.create_task(
+                        _one(session, method, args.url, bodies[i % len(bodies)], headers, rec, t0, timeout)
+                    )
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 i += 1
@@ -120,10 +123,21 @@ def summarise(rec: Recorder, elapsed: float, args) -> dict:
     def pct(q):
         return float(np.percentile(ok, q)) if len(ok) else None
 
-    return {"clients": args.clients, "rate": args.rate, "seconds": elapsed, "requests": len(status),
-            "ok": int(len(ok)), "ok_per_s": len(ok) / elapsed, "status": counts,
-            "p50_ms": pct(50), "p99_ms": pct(99), "p999_ms": pct(99.9), "max_ms": float(ok.max()) if len(ok) else None,
-            "failures": rec.failures, "dropped_by_generator": getattr(rec, "dropped", 0)}
+    return {
+        "clients": args.clients,
+        "rate": args.rate,
+        "seconds": elapsed,
+        "requests": len(status),
+        "ok": len(ok),
+        "ok_per_s": len(ok) / elapsed,
+        "status": counts,
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "p999_ms": pct(99.9),
+        "max_ms": float(ok.max()) if len(ok) else None,
+        "failures": rec.failures,
+        "dropped_by_generator": getattr(rec, "dropped", 0),
+    }
 
 
 def main(argv=None) -> int:

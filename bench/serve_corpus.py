@@ -36,7 +36,7 @@ def documents(n: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     lengths = rng.integers(20, 151, n)
     starts = rng.integers(0, len(words) - 151, n)
-    return [" ".join(words[s:s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
+    return [" ".join(words[s : s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
 
 
 def queries(n: int, seed: int = 1) -> list[str]:
@@ -44,7 +44,7 @@ def queries(n: int, seed: int = 1) -> list[str]:
     rng = np.random.default_rng(seed)
     lengths = rng.integers(4, 13, n)
     starts = rng.integers(0, len(words) - 13, n)
-    return [" ".join(words[s:s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
+    return [" ".join(words[s : s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
 
 
 def nano_model(workdir: Path) -> Path:
@@ -66,9 +66,17 @@ def index_name(n_docs: int, backend: str, token_dtype: str, fde_dtype: str) -> s
     return f"index-{n_docs}-{backend}-{token_dtype}-{fde_dtype}"
 
 
-def build_index(workdir: Path, n_docs: int, *, backend: str = "hnsw", token_dtype: str = "float16",
-                fde_dtype: str = "float16", threads: int | None = None, chunk: int = 5000,
-                log=print) -> Path:
+def build_index(
+    workdir: Path,
+    n_docs: int,
+    *,
+    backend: str = "hnsw",
+    token_dtype: str = "float16",
+    fde_dtype: str = "float16",
+    threads: int | None = None,
+    chunk: int = 5000,
+    log=print,
+) -> Path:
     """The index folder for these settings: reused when complete, else built (texts encoded by
     the nano-shaped model in chunks, then compacted into one segment with one graph)."""
     from muvera_nano.index import Index
@@ -83,15 +91,16 @@ def build_index(workdir: Path, n_docs: int, *, backend: str = "hnsw", token_dtyp
             idx = Index.open(path, encoder=load(model, threads=threads))
             if len(idx) == n_docs and idx.info()["segments"] == 1:
                 return path
-        except Exception as e:  # noqa: BLE001 - an unfinished build: start again
+        except Exception as e:  # an unfinished build: start again
             log(f"rebuilding {path}: {e}")
     encoder = load(model, threads=threads)
-    idx = Index.create(path, encoder=encoder, backend=backend, token_dtype=token_dtype, fde_dtype=fde_dtype,
-                       overwrite=True)
+    idx = Index.create(
+        path, encoder=encoder, backend=backend, token_dtype=token_dtype, fde_dtype=fde_dtype, overwrite=True
+    )
     docs = documents(n_docs)
     t = time.perf_counter()
     for start in range(0, n_docs, chunk):
-        idx.add(docs[start:start + chunk], threads=threads)
+        idx.add(docs[start : start + chunk], threads=threads)
         log(f"  indexed {min(start + chunk, n_docs)}/{n_docs} documents ({time.perf_counter() - t:.0f} s)")
     idx.compact(threads=threads)
     log(f"  built {path.name} in {time.perf_counter() - t:.0f} s")
@@ -109,5 +118,13 @@ if __name__ == "__main__":
     p.add_argument("--fde-dtype", default="float16")
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args()
-    print(build_index(a.workdir, a.documents, backend=a.backend, token_dtype=a.token_dtype, fde_dtype=a.fde_dtype,
-                      threads=a.threads))
+    print(
+        build_index(
+            a.workdir,
+            a.documents,
+            backend=a.backend,
+            token_dtype=a.token_dtype,
+            fde_dtype=a.fde_dtype,
+            threads=a.threads,
+        )
+    )

@@ -41,10 +41,16 @@ def main() -> int:
     index, has_encoder = server.open_index(args.index)
     if args.fail_search or args.slow_search:
         index = Wrapped(index, args.fail_search, args.slow_search)
-    settings = ServeSettings(host=args.claim_host, port=args.port, max_wait_ms=args.max_wait_ms,
-                             max_batch=args.max_batch)
-    server.run(index, settings, has_encoder=has_encoder, sock=server.bind("127.0.0.1", args.port),
-               on_listening=lambda url: print(f"listening on {url}", file=sys.stderr, flush=True))
+    settings = ServeSettings(
+        host=args.claim_host, port=args.port, max_wait_ms=args.max_wait_ms, max_batch=args.max_batch
+    )
+    server.run(
+        index,
+        settings,
+        has_encoder=has_encoder,
+        sock=server.bind("127.0.0.1", args.port),
+        on_listening=lambda url: print(f"listening on {url}", file=sys.stderr, flush=True),
+    )
     return 0
 
 

@@ -21,9 +21,18 @@ class Server:
     """`muvera-nano serve` (or tests/serve/launch.py) in its own process; stderr is collected."""
 
     def __init__(self, args: list[str], *, env: dict | None = None, launcher: bool = False):
-        cmd = [sys.executable, str(HERE / "launch.py")] if launcher else [sys.executable, "-m", "muvera_nano.cli", "serve"]
-        self.proc = subprocess.Popen([*cmd, *args, "--port", "0"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+        cmd = (
+            [sys.executable, str(HERE / "launch.py")]
+            if launcher
+            else [sys.executable, "-m", "muvera_nano.cli", "serve"]
+        )
+        self.proc = subprocess.Popen(
+            [*cmd, *args, "--port", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
         self.lines: list[str] = []
         self._listening = threading.Event()
         self.port: int | None = None
@@ -53,8 +62,16 @@ class Server:
     def connection(self, timeout: float = 60) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def call(self, method: str, path: str, body=None, *, headers: dict | None = None, raw: bytes | None = None,
-             timeout: float = 60):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        headers: dict | None = None,
+        raw: bytes | None = None,
+        timeout: float = 60,
+    ):
         """(status, headers, parsed JSON or text) of one request on a new connection."""
         conn = self.connection(timeout)
         try:
@@ -117,4 +134,4 @@ def passages(n: int, offset: int = 0) -> list[str]:
             p = " ".join(p.split())
             if 40 <= len(p) <= 400:
                 out.append(p)
-    return out[offset:offset + n]
+    return out[offset : offset + n]

@@ -9,11 +9,28 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_serve_benchmark_runs_every_phase_and_reports_it(tmp_path):
-    out = subprocess.run([sys.executable, str(BENCH / "bench_serve.py"), "--quick", "--workdir", str(tmp_path),
-                          "--json", str(tmp_path / "serve.json")], capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_serve.py"),
+            "--quick",
+            "--workdir",
+            str(tmp_path),
+            "--json",
+            str(tmp_path / "serve.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-5000:] + out.stdout[-5000:]
-    for heading in ("## where a query's time goes", "## closed loop", "## overload", "## 32 clients + one writer",
-                    "## soak"):
+    for heading in (
+        "## where a query's time goes",
+        "## closed loop",
+        "## overload",
+        "## 32 clients + one writer",
+        "## soak",
+    ):
         assert heading in out.stdout, heading
     result = json.loads((tmp_path / "serve.json").read_text())
     assert result["server_exit_code"] == 0 and result["server_log_tracebacks"] == 0

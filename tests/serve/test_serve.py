@@ -43,13 +43,20 @@ def pairs(response: dict) -> list:
     return [[r["id"], r["score"]] for r in response["results"]]
 
 
-QUERIES = ["how are exceptions raised", "the with statement and context managers", "integer literals",
-           "class definitions", "what does the import system do", "string formatting"]
+QUERIES = [
+    "how are exceptions raised",
+    "the with statement and context managers",
+    "integer literals",
+    "class definitions",
+    "what does the import system do",
+    "string formatting",
+]
 
 
 # ---------------------------------------------------------------------------- search
-@pytest.mark.parametrize("mode,k,candidates", [("rerank", 10, 100), ("rerank", 5, 7), ("maxsim", 10, 100),
-                                               ("muvera", 3, 100)])
+@pytest.mark.parametrize(
+    "mode,k,candidates", [("rerank", 10, 100), ("rerank", 5, 7), ("maxsim", 10, 100), ("muvera", 3, 100)]
+)
 def test_search_equals_the_library(server, library, mode, k, candidates):
     for q in QUERIES:
         status, _, body = server.call("POST", "/search", {"query": q, "k": k, "mode": mode, "candidates": candidates})
@@ -62,8 +69,9 @@ def test_concurrent_searches_are_batched_and_still_equal_the_library(server, lib
     jobs = [(q, mode, k) for q in QUERIES for mode, k in (("rerank", 10), ("muvera", 4), ("rerank", 3))] * 3
     before = server.metric("muvera_nano_search_batch_size_count") or 0
     with concurrent.futures.ThreadPoolExecutor(24) as pool:
-        answers = list(pool.map(lambda j: server.call("POST", "/search", {"query": j[0], "mode": j[1], "k": j[2]}),
-                                jobs))
+        answers = list(
+            pool.map(lambda j: server.call("POST", "/search", {"query": j[0], "mode": j[1], "k": j[2]}), jobs)
+        )
     for (q, mode, k), (status, _, body) in zip(jobs, answers):
         assert status == 200, body
         assert pairs(body) == as_pairs(library.search(q, k=k, mode=mode))
@@ -82,8 +90,10 @@ def test_search_by_vectors_equals_the_library(server, library):
 
 def test_an_index_without_a_model_serves_vectors_and_refuses_text(tmp_path):
     rng = np.random.default_rng(0)
-    docs = [x / np.linalg.norm(x, axis=1, keepdims=True) for x in
-            (rng.standard_normal((int(n), 16)).astype(np.float32) for n in rng.integers(1, 20, 50))]
+    docs = [
+        x / np.linalg.norm(x, axis=1, keepdims=True)
+        for x in (rng.standard_normal((int(n), 16)).astype(np.float32) for n in rng.integers(1, 20, 50))
+    ]
     path = tmp_path / "vectors-only"
     library = Index.create(path, dim=16)
     library.add(token_vectors=docs)
@@ -115,15 +125,23 @@ def test_health_ready_info_openapi_metrics(server, library):
 
     status, _, spec = server.call("GET", "/openapi.json")
     assert status == 200 and spec["openapi"].startswith("3.")
-    assert {"/search", "/search/vectors", "/documents", "/documents/delete", "/info", "/healthz", "/readyz",
-            "/metrics"} <= set(spec["paths"])
+    assert {
+        "/search",
+        "/search/vectors",
+        "/documents",
+        "/documents/delete",
+        "/info",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= set(spec["paths"])
     k = spec["components"]["schemas"]["SearchText"]["properties"]["k"]
     assert (k["minimum"], k["maximum"], k["default"]) == (1, 1000, 10)
     vectors = spec["components"]["schemas"]["SearchVectors"]["properties"]["vectors"]
     assert vectors["items"]["minItems"] == vectors["items"]["maxItems"] == library.dim
 
     server.call("POST", "/search", {"query": "metrics please", "mode": "maxsim"})
-    status, headers, text = server.call("GET", "/metrics")
+    status, headers, _text = server.call("GET", "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain")
     assert server.metric("muvera_nano_index_documents") == len(library)
     assert server.metric("muvera_nano_search_queue_depth") == 0
@@ -182,11 +200,14 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("method,path,body,headers,status,code,field", BAD_REQUESTS,
-                         ids=[f"{i}-{r[1]}-{r[5]}" for i, r in enumerate(BAD_REQUESTS)])
+@pytest.mark.parametrize(
+    "method,path,body,headers,status,code,field",
+    BAD_REQUESTS,
+    ids=[f"{i}-{r[1]}-{r[5]}" for i, r in enumerate(BAD_REQUESTS)],
+)
 def test_bad_requests_get_a_json_4xx_naming_the_problem(server, method, path, body, headers, status, code, field):
     raw = body if isinstance(body, bytes) else None
-    got, hdrs, answer = server.call(method, path, None if raw is not None else body, raw=raw, headers=headers)
+    got, _hdrs, answer = server.call(method, path, None if raw is not None else body, raw=raw, headers=headers)
     assert got == status, answer
     assert answer["error"]["code"] == code and answer["error"]["message"]
     assert answer["error"].get("field") == field
@@ -232,8 +253,9 @@ def test_added_documents_are_searched_and_removed_ones_are_not(server, library, 
     assert status == 200 and removed["removed"] == 3 and removed["documents"] == len(library)
     found = server.call("POST", "/search", {"query": texts[0], "k": everything, "mode": "maxsim"})[2]
     assert not {"zebra", "bread", "vec"} & {r["id"] for r in found["results"]}
-    assert pairs(found) == as_pairs(Index.open(index_dir, encoder=str(model_dir)).search(texts[0], k=everything,
-                                                                                         mode="maxsim"))
+    assert pairs(found) == as_pairs(
+        Index.open(index_dir, encoder=str(model_dir)).search(texts[0], k=everything, mode="maxsim")
+    )
 
 
 def test_commits_by_another_process_are_seen_without_restart(server, index_dir, model_dir):
@@ -258,8 +280,9 @@ def test_writes_need_the_token_when_one_is_set(index_dir):
         assert s.call("POST", "/search", {"query": "reads need no token"})[0] == 200
         status, _, added = s.call("POST", "/documents", body, headers={"Authorization": f"Bearer {TOKEN}"})
         assert status == 200 and added["ids"] == ["tok"]
-        status, _, removed = s.call("POST", "/documents/delete", {"ids": ["tok"]},
-                                    headers={"Authorization": f"bearer {TOKEN}"})
+        status, _, removed = s.call(
+            "POST", "/documents/delete", {"ids": ["tok"]}, headers={"Authorization": f"bearer {TOKEN}"}
+        )
         assert status == 200 and removed["removed"] == 1
         assert s.call("GET", "/info")[2]["server"]["writes"] == "token"
     finally:
@@ -295,8 +318,21 @@ def test_an_internal_failure_is_a_plain_500_and_the_server_keeps_serving(index_d
 # ---------------------------------------------------------------------------- overload and shutdown
 def test_a_full_queue_answers_503_with_retry_after(index_dir):
     # One query waits 3 s for a batch partner (max-batch 2) while holding the only queue slot.
-    s = Server([str(index_dir), "--threads", "1", "--max-queue", "1", "--max-batch", "2", "--batch-wait-ms", "3000",
-                "--max-wait-ms", "60000"])
+    s = Server(
+        [
+            str(index_dir),
+            "--threads",
+            "1",
+            "--max-queue",
+            "1",
+            "--max-batch",
+            "2",
+            "--batch-wait-ms",
+            "3000",
+            "--max-wait-ms",
+            "60000",
+        ]
+    )
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(s.call, "POST", "/search", {"query": "first"})
@@ -330,8 +366,9 @@ def test_queries_that_waited_too_long_get_503_instead_of_a_late_answer(index_dir
 
 
 def test_sigterm_answers_the_requests_in_flight_then_exits(index_dir):
-    s = Server([str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000",
-                "--max-wait-ms", "60000"])
+    s = Server(
+        [str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000", "--max-wait-ms", "60000"]
+    )
     n = 8
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         pending = [pool.submit(s.call, "POST", "/search", {"query": f"in flight {i}"}) for i in range(n)]
@@ -353,9 +390,13 @@ def test_a_kill_during_writes_loses_no_acknowledged_document(tmp_path, model_dir
     acknowledged = [10]
     try:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
+
             def add(i):
-                status, _, answer = s.call("POST", "/documents", {"texts": [f"written while killed {i}"] * 2,
-                                                                  "ids": [100 + 2 * i, 101 + 2 * i]})
+                status, _, answer = s.call(
+                    "POST",
+                    "/documents",
+                    {"texts": [f"written while killed {i}"] * 2, "ids": [100 + 2 * i, 101 + 2 * i]},
+                )
                 if status == 200:
                     acknowledged.extend(answer["ids"])
 
@@ -379,12 +420,19 @@ def test_the_command_refuses_bad_settings_with_one_line(index_dir, tmp_path):
     import sys
 
     def serve(*args):
-        return subprocess.run([sys.executable, "-m", "muvera_nano.cli", "serve", *map(str, args), "--port", "0"],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "muvera_nano.cli", "serve", *map(str, args), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
-    for args, words in [((tmp_path / "missing",), "missing"), ((index_dir, "--max-queue", "0"), "max_queue"),
-                        ((index_dir, "--threads", "0"), "--threads"),
-                        ((index_dir, "--max-wait-ms", "1", "--batch-wait-ms", "5"), "max_wait_ms")]:
+    for args, words in [
+        ((tmp_path / "missing",), "missing"),
+        ((index_dir, "--max-queue", "0"), "max_queue"),
+        ((index_dir, "--threads", "0"), "--threads"),
+        ((index_dir, "--max-wait-ms", "1", "--batch-wait-ms", "5"), "max_wait_ms"),
+    ]:
         out = serve(*args)
         assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out.stderr
     short = tmp_path / "token"

@@ -27,8 +27,17 @@ from .settings import ServeSettings, is_loopback
 from .writer import Writer
 
 log = logging.getLogger("muvera_nano.serve")
-ENDPOINTS = ("/search", "/search/vectors", "/documents", "/documents/delete", "/info", "/healthz", "/readyz",
-             "/metrics", "/openapi.json")
+ENDPOINTS = (
+    "/search",
+    "/search/vectors",
+    "/documents",
+    "/documents/delete",
+    "/info",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+)
 RETRY_AFTER = {"Retry-After": "1"}
 
 
@@ -44,16 +53,24 @@ class Service:
         self.draining = False
         self.bodies = bodies(settings, index.dim)
         self.openapi = document(self.bodies, __version__)
-        self.metrics = Metrics(queue_depth=lambda: self.batcher.depth() if self.batcher else 0,
-                               documents=lambda: len(self.index), segments=lambda: self.index.info()["segments"],
-                               index_bytes=lambda: sum(self.index.info()["bytes"].values()),
-                               generation=lambda: self.index.info()["generation"])
+        self.metrics = Metrics(
+            queue_depth=lambda: self.batcher.depth() if self.batcher else 0,
+            documents=lambda: len(self.index),
+            segments=lambda: self.index.info()["segments"],
+            index_bytes=lambda: sum(self.index.info()["bytes"].values()),
+            generation=lambda: self.index.info()["generation"],
+        )
 
     def start(self) -> None:
         s = self.settings
-        self.batcher = SearchBatcher(self.index, max_queue=s.max_queue, max_batch=s.max_batch,
-                                     wait_seconds=s.batch_wait_ms / 1000, max_wait_seconds=s.max_wait_ms / 1000,
-                                     observe_batch=self.metrics.batch.observe)
+        self.batcher = SearchBatcher(
+            self.index,
+            max_queue=s.max_queue,
+            max_batch=s.max_batch,
+            wait_seconds=s.batch_wait_ms / 1000,
+            max_wait_seconds=s.max_wait_ms / 1000,
+            observe_batch=self.metrics.batch.observe,
+        )
         self.writer = Writer(self.index, max_pending=s.max_writes)
 
     def stop(self) -> None:
@@ -102,8 +119,13 @@ def _json(data: bytes):
     try:
         return json.loads(data, parse_constant=_no_constants)
     except (ValueError, RecursionError) as e:
-        message = e.msg if isinstance(e, json.JSONDecodeError) else str(e) if isinstance(e, ValueError) else \
-            "nested too deeply"
+        message = (
+            e.msg
+            if isinstance(e, json.JSONDecodeError)
+            else str(e)
+            if isinstance(e, ValueError)
+            else "nested too deeply"
+        )
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {message}") from None
 
 
@@ -118,13 +140,21 @@ def _service(request: Request) -> Service:
 def _check_write(request: Request, s: ServeSettings) -> None:
     if s.token is None:
         if not s.writes_allowed:
-            raise ApiError(403, "writes_disabled", "writes are disabled: the server listens on a non-loopback "
-                                                   "address without a token (set MUVERA_NANO_SERVE_TOKEN)")
+            raise ApiError(
+                403,
+                "writes_disabled",
+                "writes are disabled: the server listens on a non-loopback "
+                "address without a token (set MUVERA_NANO_SERVE_TOKEN)",
+            )
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), s.token.encode()):
-        raise ApiError(401, "unauthorized", "this endpoint needs the header Authorization: Bearer <token>",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this endpoint needs the header Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -133,12 +163,20 @@ async def _search(request: Request, body: str) -> Response:
     req = await read_body(request, body)
     request.state.mode = req["mode"]
     if "query" in req and not svc.has_encoder:
-        raise ApiError(422, "no_model", "this index has no model to encode text: search with /search/vectors, or "
-                                        "start the server with --model")
+        raise ApiError(
+            422,
+            "no_model",
+            "this index has no model to encode text: search with /search/vectors, or start the server with --model",
+        )
     t = time.perf_counter()
     try:
-        fut = svc.batcher.submit(text=req.get("query"), vectors=req.get("vectors"), mode=req["mode"], k=req["k"],
-                                 candidates=req["candidates"])
+        fut = svc.batcher.submit(
+            text=req.get("query"),
+            vectors=req.get("vectors"),
+            mode=req["mode"],
+            k=req["k"],
+            candidates=req["candidates"],
+        )
     except QueueFull:
         raise _overloaded(svc.settings) from None
     except RuntimeError:
@@ -148,13 +186,24 @@ async def _search(request: Request, body: str) -> Response:
     except QueueFull:  # waited longer than max_wait_ms for the worker
         raise _overloaded(svc.settings) from None
     results = [{"id": i, "score": finite_or_none(s)} for i, s in zip(result.ids, result.scores.tolist())]
-    return JSONResponse({"results": results, "mode": req["mode"], "k": req["k"], "candidates": req["candidates"],
-                         "ms": round(1000 * (time.perf_counter() - t), 3)})
+    return JSONResponse(
+        {
+            "results": results,
+            "mode": req["mode"],
+            "k": req["k"],
+            "candidates": req["candidates"],
+            "ms": round(1000 * (time.perf_counter() - t), 3),
+        }
+    )
 
 
 def _overloaded(s: ServeSettings) -> ApiError:
-    return ApiError(503, "overloaded", f"more searches than the server answers within {s.max_wait_ms:g} ms "
-                                       f"(or {s.max_queue} queued); retry later", headers=RETRY_AFTER)
+    return ApiError(
+        503,
+        "overloaded",
+        f"more searches than the server answers within {s.max_wait_ms:g} ms (or {s.max_queue} queued); retry later",
+        headers=RETRY_AFTER,
+    )
 
 
 async def search_text(request: Request) -> Response:
@@ -170,8 +219,11 @@ async def _change(request: Request, body: str, change) -> Response:
     _check_write(request, svc.settings)
     req = await read_body(request, body)
     if req.get("texts") is not None and not svc.has_encoder:
-        raise ApiError(422, "no_model", "this index has no model to encode text: add token vectors, or start "
-                                        "the server with --model")
+        raise ApiError(
+            422,
+            "no_model",
+            "this index has no model to encode text: add token vectors, or start the server with --model",
+        )
 
     def apply(index):
         out = change(index, req)
@@ -180,8 +232,9 @@ async def _change(request: Request, body: str, change) -> Response:
     try:
         out, documents, generation = await svc.writer.run(apply)
     except QueueFull:
-        raise ApiError(503, "overloaded", f"{svc.settings.max_writes} changes are waiting; retry later",
-                       headers=RETRY_AFTER) from None
+        raise ApiError(
+            503, "overloaded", f"{svc.settings.max_writes} changes are waiting; retry later", headers=RETRY_AFTER
+        ) from None
     except KeyError as e:
         raise ApiError(404, "not_found", str(e.args[0]) if e.args else "unknown id", field="ids") from None
     except (ValueError, TypeError) as e:
@@ -206,12 +259,29 @@ async def info(request: Request) -> Response:
     svc = _service(request)
     data = {k: v for k, v in svc.index.info().items() if k not in ("path", "model")}  # no server paths
     s = svc.settings
-    data["server"] = {"text_search": svc.has_encoder, "writes": "token" if s.token else
-                      "open" if s.writes_allowed else "disabled",
-                      "limits": {k: getattr(s, k) for k in ("max_queue", "max_wait_ms", "max_batch", "batch_wait_ms", "max_writes",
-                                                            "max_body_bytes", "max_query_chars", "max_document_chars",
-                                                            "max_documents", "max_query_tokens", "max_document_tokens",
-                                                            "max_k", "max_candidates", "max_id_chars")}}
+    data["server"] = {
+        "text_search": svc.has_encoder,
+        "writes": "token" if s.token else "open" if s.writes_allowed else "disabled",
+        "limits": {
+            k: getattr(s, k)
+            for k in (
+                "max_queue",
+                "max_wait_ms",
+                "max_batch",
+                "batch_wait_ms",
+                "max_writes",
+                "max_body_bytes",
+                "max_query_chars",
+                "max_document_chars",
+                "max_documents",
+                "max_query_tokens",
+                "max_document_tokens",
+                "max_k",
+                "max_candidates",
+                "max_id_chars",
+            )
+        },
+    }
     return JSONResponse(data)
 
 
@@ -242,10 +312,15 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     codes = {404: "not_found", 405: "method_not_allowed"}
-    message = {404: f"no endpoint {request.url.path}; see /openapi.json",
-               405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": {"code": codes.get(exc.status_code, "http_error"), "message": message}},
-                        status_code=exc.status_code, headers=exc.headers)
+    message = {
+        404: f"no endpoint {request.url.path}; see /openapi.json",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
+    return JSONResponse(
+        {"error": {"code": codes.get(exc.status_code, "http_error"), "message": message}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -277,16 +352,21 @@ class Guard:
 
         try:
             if self.loopback and not _local_host(scope):
-                err = ApiError(400, "invalid_host", "the Host header must name this machine (localhost, 127.0.0.1 "
-                                                    "or [::1]) while the server listens on loopback")
+                err = ApiError(
+                    400,
+                    "invalid_host",
+                    "the Host header must name this machine (localhost, 127.0.0.1 "
+                    "or [::1]) while the server listens on loopback",
+                )
                 await JSONResponse(err.body(), status_code=400)(scope, receive, send_status)
             else:
                 await self.app(scope, receive, send_status)
         finally:
             path = scope["path"]
             endpoint = path if path in ENDPOINTS else "other"
-            self.svc.metrics.observe(endpoint, scope.get("state", {}).get("mode", ""), status,
-                                     time.perf_counter() - start)
+            self.svc.metrics.observe(
+                endpoint, scope.get("state", {}).get("mode", ""), status, time.perf_counter() - start
+            )
 
 
 def _local_host(scope) -> bool:
@@ -317,14 +397,22 @@ def create_app(index, settings: ServeSettings | None = None, *, has_encoder: boo
                 await refresher
             await asyncio.get_running_loop().run_in_executor(None, service.stop)
 
-    routes = [Route("/search", search_text, methods=["POST"]), Route("/search/vectors", search_vectors, methods=["POST"]),
-              Route("/documents", add_documents, methods=["POST"]),
-              Route("/documents/delete", remove_documents, methods=["POST"]),
-              Route("/info", info), Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-              Route("/openapi.json", openapi)]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error})
+    routes = [
+        Route("/search", search_text, methods=["POST"]),
+        Route("/search/vectors", search_vectors, methods=["POST"]),
+        Route("/documents", add_documents, methods=["POST"]),
+        Route("/documents/delete", remove_documents, methods=["POST"]),
+        Route("/info", info),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/openapi.json", openapi),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+    )
     app.state.service = service
     app.add_middleware(Guard, service=service)
     return app
-

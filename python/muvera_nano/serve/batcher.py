@@ -43,8 +43,9 @@ class Query(NamedTuple):
 
 
 class SearchBatcher:
-    def __init__(self, index, *, max_queue: int, max_batch: int, wait_seconds: float, max_wait_seconds: float,
-                 observe_batch=None):
+    def __init__(
+        self, index, *, max_queue: int, max_batch: int, wait_seconds: float, max_wait_seconds: float, observe_batch=None
+    ):
         self._index = index
         self._max_queue, self._max_batch, self._wait = max_queue, max_batch, wait_seconds
         self._max_wait = max_wait_seconds
@@ -56,8 +57,9 @@ class SearchBatcher:
         self._thread.start()
 
     # ------------------------------------------------------------------ the event loop's side
-    def submit(self, *, text: str | None = None, vectors: np.ndarray | None = None, mode: str, k: int,
-               candidates: int) -> concurrent.futures.Future:
+    def submit(
+        self, *, text: str | None = None, vectors: np.ndarray | None = None, mode: str, k: int, candidates: int
+    ) -> concurrent.futures.Future:
         """A future of the query's SearchResult; QueueFull when the queue is at its maximum,
         RuntimeError once closing."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
@@ -114,7 +116,7 @@ class SearchBatcher:
             self._observe_batch(len(batch))
             try:
                 self._search(batch)
-            except BaseException as e:  # noqa: BLE001 - answer every waiting request, keep serving
+            except BaseException as e:  # answer every waiting request, keep serving
                 log.exception("search batch failed")
                 for q in batch:
                     if not q.future.done():
@@ -129,7 +131,7 @@ class SearchBatcher:
         for (mode, k, candidates), members in groups.items():
             try:
                 results = self._index.search([vectors[i] for i in members], k=k, mode=mode, n_candidates=candidates)
-            except Exception as e:  # noqa: BLE001 - fail this group only
+            except Exception as e:  # fail this group only
                 log.exception("search failed")
                 for i in members:
                     batch[i].future.set_exception(e)
@@ -148,11 +150,11 @@ class SearchBatcher:
             encoded = self._index.encode_queries([batch[i].text for i in todo])
             for j, i in enumerate(todo):
                 vectors[i] = encoded[j]
-        except Exception:  # noqa: BLE001
+        except Exception:  # find the text that fails, fail it alone
             for i in todo:
                 try:
                     vectors[i] = self._index.encode_queries([batch[i].text])[0]
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     log.exception("query encoding failed")
                     batch[i].future.set_exception(e)
         return vectors

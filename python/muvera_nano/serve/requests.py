@@ -5,7 +5,8 @@ the two cannot drift apart."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +18,9 @@ _MISSING = object()
 
 
 class Field:
-    def __init__(self, name: str, schema: dict, parse: Callable[[Any], Any], *, default: Any = _MISSING,
-                 description: str = ""):
+    def __init__(
+        self, name: str, schema: dict, parse: Callable[[Any], Any], *, default: Any = _MISSING, description: str = ""
+    ):
         self.name, self.parse, self.default = name, parse, default
         self.schema = {**schema, "description": description} if description else schema
         if default is not _MISSING and default is not None:
@@ -55,9 +57,12 @@ class Body:
         return out
 
     def schema(self) -> dict:
-        s = {"type": "object", "additionalProperties": False,
-             "properties": {n: f.schema for n, f in self.fields.items()},
-             "required": [n for n, f in self.fields.items() if f.required and n not in self.one_of]}
+        s = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {n: f.schema for n, f in self.fields.items()},
+            "required": [n for n, f in self.fields.items() if f.required and n not in self.one_of],
+        }
         if self.one_of:
             s["oneOf"] = [{"required": [n]} for n in self.one_of]
         return s
@@ -66,8 +71,14 @@ class Body:
 def _json_type(v: Any) -> str:
     if v is None:
         return "null"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-            dict: "an object"}.get(type(v), type(v).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(v), type(v).__name__)
 
 
 # ---------------------------------------------------------------------------- field kinds
@@ -79,8 +90,9 @@ def integer(name: str, lo: int, hi: int, default: int, description: str) -> Fiel
             raise invalid(name, f"must be between {lo} and {hi}, got {v}")
         return v
 
-    return Field(name, {"type": "integer", "minimum": lo, "maximum": hi}, parse, default=default,
-                 description=description)
+    return Field(
+        name, {"type": "integer", "minimum": lo, "maximum": hi}, parse, default=default, description=description
+    )
 
 
 def choice(name: str, options: tuple[str, ...], default: str, description: str) -> Field:
@@ -103,8 +115,12 @@ def _text(name: str, v: Any, max_chars: int) -> str:
 
 
 def text(name: str, max_chars: int, description: str) -> Field:
-    return Field(name, {"type": "string", "minLength": 1, "maxLength": max_chars},
-                 lambda v: _text(name, v, max_chars), description=description)
+    return Field(
+        name,
+        {"type": "string", "minLength": 1, "maxLength": max_chars},
+        lambda v: _text(name, v, max_chars),
+        description=description,
+    )
 
 
 def _array(name: str, v: Any, max_items: int) -> list:
@@ -120,8 +136,9 @@ def texts(name: str, max_items: int, max_chars: int, description: str) -> Field:
         return [_text(f"{name}[{i}]", t, max_chars) for i, t in enumerate(_array(name, v, max_items))]
 
     item = {"type": "string", "minLength": 1, "maxLength": max_chars}
-    return Field(name, {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}, parse,
-                 description=description)
+    return Field(
+        name, {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}, parse, description=description
+    )
 
 
 def _matrix(name: str, v: Any, max_rows: int, dim: int) -> np.ndarray:
@@ -147,16 +164,21 @@ def _matrix_schema(max_rows: int, dim: int) -> dict:
 
 
 def matrix(name: str, max_rows: int, dim: int, description: str) -> Field:
-    return Field(name, _matrix_schema(max_rows, dim), lambda v: _matrix(name, v, max_rows, dim),
-                 description=description)
+    return Field(
+        name, _matrix_schema(max_rows, dim), lambda v: _matrix(name, v, max_rows, dim), description=description
+    )
 
 
 def matrices(name: str, max_items: int, max_rows: int, dim: int, description: str) -> Field:
     def parse(v):
         return [_matrix(f"{name}[{i}]", m, max_rows, dim) for i, m in enumerate(_array(name, v, max_items))]
 
-    return Field(name, {"type": "array", "items": _matrix_schema(max_rows, dim), "minItems": 1,
-                        "maxItems": max_items}, parse, description=description)
+    return Field(
+        name,
+        {"type": "array", "items": _matrix_schema(max_rows, dim), "minItems": 1, "maxItems": max_items},
+        parse,
+        description=description,
+    )
 
 
 def ids(name: str, max_items: int, max_chars: int, description: str, *, optional: bool = False) -> Field:
@@ -175,8 +197,13 @@ def ids(name: str, max_items: int, max_chars: int, description: str, *, optional
         return [one(i, x) for i, x in enumerate(_array(name, v, max_items))]
 
     item = {"oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": max_chars}]}
-    return Field(name, {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}, parse,
-                 description=description, default=None if optional else _MISSING)
+    return Field(
+        name,
+        {"type": "array", "items": item, "minItems": 1, "maxItems": max_items},
+        parse,
+        description=description,
+        default=None if optional else _MISSING,
+    )
 
 
 # ---------------------------------------------------------------------------- the bodies
@@ -184,22 +211,42 @@ def bodies(s: ServeSettings, dim: int) -> dict[str, Body]:
     """Every request body of the API, with the limits of `s` and the index's dimension."""
 
     def search_options():
-        return [integer("k", 1, s.max_k, 10, "results to return"),
-                choice("mode", MODES, "rerank", "rerank: the FDE's top `candidates` re-scored with exact MaxSim; "
-                                                "maxsim: exact MaxSim over every document; muvera: FDE only"),
-                integer("candidates", 1, s.max_candidates, 100, "FDE candidates re-scored in rerank mode")]
+        return [
+            integer("k", 1, s.max_k, 10, "results to return"),
+            choice(
+                "mode",
+                MODES,
+                "rerank",
+                "rerank: the FDE's top `candidates` re-scored with exact MaxSim; "
+                "maxsim: exact MaxSim over every document; muvera: FDE only",
+            ),
+            integer("candidates", 1, s.max_candidates, 100, "FDE candidates re-scored in rerank mode"),
+        ]
 
     return {
         "SearchText": Body("SearchText", [text("query", s.max_query_chars, "the query text"), *search_options()]),
-        "SearchVectors": Body("SearchVectors", [
-            matrix("vectors", s.max_query_tokens, dim, "the query's token vectors (rows of the index's dimension)"),
-            *search_options()]),
-        "AddDocuments": Body("AddDocuments", [
-            texts("texts", s.max_documents, s.max_document_chars, "document texts (encoded by the served model)"),
-            matrices("vectors", s.max_documents, s.max_document_tokens, dim, "token vectors per document"),
-            ids("ids", s.max_documents, s.max_id_chars,
-                "ids of the documents (default: consecutive integers after the largest)", optional=True)],
-            one_of=("texts", "vectors")),
+        "SearchVectors": Body(
+            "SearchVectors",
+            [
+                matrix("vectors", s.max_query_tokens, dim, "the query's token vectors (rows of the index's dimension)"),
+                *search_options(),
+            ],
+        ),
+        "AddDocuments": Body(
+            "AddDocuments",
+            [
+                texts("texts", s.max_documents, s.max_document_chars, "document texts (encoded by the served model)"),
+                matrices("vectors", s.max_documents, s.max_document_tokens, dim, "token vectors per document"),
+                ids(
+                    "ids",
+                    s.max_documents,
+                    s.max_id_chars,
+                    "ids of the documents (default: consecutive integers after the largest)",
+                    optional=True,
+                ),
+            ],
+            one_of=("texts", "vectors"),
+        ),
         "RemoveDocuments": Body("RemoveDocuments", [ids("ids", s.max_documents, s.max_id_chars, "ids to remove")]),
     }
 

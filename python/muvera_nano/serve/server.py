@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from .settings import ServeSettings
 
@@ -43,8 +43,9 @@ def warm_up(index, has_encoder: bool) -> None:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket (port 0: a free one)."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+        0
+    ]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(address)
@@ -53,8 +54,14 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(index, settings: ServeSettings, *, has_encoder: bool = True,
-        on_listening: Callable[[str], None] | None = None, sock: socket.socket | None = None) -> None:
+def run(
+    index,
+    settings: ServeSettings,
+    *,
+    has_encoder: bool = True,
+    on_listening: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
+) -> None:
     """Serves `index` until SIGTERM/SIGINT; returns after a graceful shutdown. sock: a listening
     socket to serve on instead of binding settings.host and settings.port."""
     import uvicorn
@@ -66,10 +73,18 @@ def run(index, settings: ServeSettings, *, has_encoder: bool = True,
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
-    config = uvicorn.Config(app, loop=_have("uvloop", "uvloop", "asyncio"), http=_have("httptools", "httptools", "h11"),
-                            lifespan="on", access_log=False, log_level="warning", server_header=False,
-                            timeout_keep_alive=5, timeout_graceful_shutdown=settings.shutdown_seconds,
-                            limit_concurrency=settings.max_connections)
+    config = uvicorn.Config(
+        app,
+        loop=_have("uvloop", "uvloop", "asyncio"),
+        http=_have("httptools", "httptools", "h11"),
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+        limit_concurrency=settings.max_connections,
+    )
     service = app.state.service
 
     class Server(uvicorn.Server):

@@ -53,18 +53,24 @@ class ServeSettings:
                 raise ValueError(f"{name} must be an int in 0..65535, got {v!r}")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name.startswith("max_") and f.name != "max_wait_ms" and (isinstance(v, bool) or not isinstance(v, int)
-                                                                         or v < 1):
+            if (
+                f.name.startswith("max_")
+                and f.name != "max_wait_ms"
+                and (isinstance(v, bool) or not isinstance(v, int) or v < 1)
+            ):
                 raise ValueError(f"{f.name} must be an int >= 1, got {v!r}")
         for name in ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "max_wait_ms"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
         if self.max_wait_ms <= self.batch_wait_ms:
-            raise ValueError(f"max_wait_ms ({self.max_wait_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
-                             "a query waits for its batch to fill")
-        if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16
-                                       or any(c.isspace() for c in self.token)):
+            raise ValueError(
+                f"max_wait_ms ({self.max_wait_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
+                "a query waits for its batch to fill"
+            )
+        if self.token is not None and (
+            not isinstance(self.token, str) or len(self.token) < 16 or any(c.isspace() for c in self.token)
+        ):
             raise ValueError("the token must be a string of at least 16 characters without whitespace")
 
     @property

@@ -9,7 +9,8 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .batcher import QueueFull
 
@@ -53,7 +54,7 @@ class Writer:
                 await asyncio.wrap_future(self._pool.submit(self._index.refresh))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001
+            except Exception:  # keep serving the last snapshot
                 log.exception("refreshing the index failed; serving the last snapshot")
 
     def close(self) -> None:
