@@ -1,6 +1,6 @@
 """The serving benchmarks' workload, offline: a nano-shaped model (random weights, fixed seed;
 tests/fixtures) and documents and queries of real English text (windows of the Python standard
-library's documentation: pydoc topics and docstrings), indexed once per setting and reused.
+library's documentation: pydoc topics), indexed once per setting and reused.
 
 Documents are windows of 20-150 words (the nano model keeps at most 180 tokens), queries windows
 of 4-12 words; both drawn from a fixed seed. The text is real, the model's weights are not: the
@@ -22,29 +22,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @functools.lru_cache(maxsize=1)
 def _words() -> tuple[str, ...]:
+    """The words of pydoc's topics (about 70,000; the standard library's docstrings would add
+    more, but which ones a walk finds depends on what was imported before it)."""
     import pydoc_data.topics
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    from realdata import _docstrings
+    return tuple(" ".join(pydoc_data.topics.topics[k] for k in sorted(pydoc_data.topics.topics)).split())
 
-    text = " ".join(pydoc_data.topics.topics[k] for k in sorted(pydoc_data.topics.topics))
-    return tuple((text + " " + " ".join(_docstrings())).split())
+
+def _windows(n: int, shortest: int, longest: int, seed: int) -> list[str]:
+    """n windows of shortest..longest consecutive words at random places."""
+    words = _words()
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(shortest, longest + 1, n)
+    starts = rng.integers(0, len(words) - (longest + 1), n)
+    return [" ".join(words[s : s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
 
 
 def documents(n: int, seed: int = 0) -> list[str]:
-    words = _words()
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(20, 151, n)
-    starts = rng.integers(0, len(words) - 151, n)
-    return [" ".join(words[s : s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
+    return _windows(n, 20, 150, seed)
 
 
 def queries(n: int, seed: int = 1) -> list[str]:
-    words = _words()
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(4, 13, n)
-    starts = rng.integers(0, len(words) - 13, n)
-    return [" ".join(words[s : s + m]) for s, m in zip(starts.tolist(), lengths.tolist())]
+    return _windows(n, 4, 12, seed)
 
 
 def nano_model(workdir: Path) -> Path:
