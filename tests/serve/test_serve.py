@@ -79,6 +79,24 @@ def test_concurrent_searches_are_batched_and_still_equal_the_library(server, lib
     assert 1 <= batches < len(jobs), "concurrent queries should share batches"
 
 
+def test_hnsw_candidates_batched_equal_the_library(tmp_path, model_dir):
+    path = tmp_path / "hnsw"
+    library = Index.create(path, encoder=str(model_dir), backend="hnsw")
+    library.add(passages(150), ids=list(range(150)))  # the graph proposes when asked for < 150 / 4
+    s = Server([str(path), "--threads", "1"])
+    try:
+        jobs = [(q, mode, k, c) for q in QUERIES for mode, k, c in (("muvera", 5, 100), ("rerank", 10, 20))] * 2
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(
+                pool.map(lambda j: s.call("POST", "/search", dict(zip(("query", "mode", "k", "candidates"), j))), jobs)
+            )
+        for (q, mode, k, c), (status, _, body) in zip(jobs, answers):
+            assert status == 200, body
+            assert pairs(body) == as_pairs(library.search(q, k=k, mode=mode, n_candidates=c))
+    finally:
+        assert s.stop() == 0, s.log
+
+
 def test_search_by_vectors_equals_the_library(server, library):
     vectors = library.encode_queries(QUERIES[:3])
     for i in range(3):
