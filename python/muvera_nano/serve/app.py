@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import hmac
 import json
-import logging
 import time
 
 from starlette.applications import Starlette
@@ -26,7 +25,6 @@ from .requests import bodies, finite_or_none
 from .settings import ServeSettings, is_loopback
 from .writer import Writer
 
-log = logging.getLogger("muvera_nano.serve")
 ENDPOINTS = (
     "/search",
     "/search/vectors",

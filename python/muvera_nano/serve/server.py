@@ -13,8 +13,6 @@ from collections.abc import Callable
 
 from .settings import ServeSettings
 
-log = logging.getLogger("muvera_nano.serve")
-
 
 def open_index(index_dir: str | os.PathLike, model: str | os.PathLike | None = None, *, threads: int | None = None):
     """(index, has_encoder): the index with its model loaded now (the given one, else the one it
@@ -43,14 +41,12 @@ def warm_up(index, has_encoder: bool) -> None:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket (port 0: a free one)."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
-        0
-    ]
+    where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = where[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(address)
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
