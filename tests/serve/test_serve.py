@@ -363,22 +363,25 @@ def test_a_full_queue_answers_503_with_retry_after(index_dir):
         assert s.stop() == 0, s.log
 
 
-def test_queries_that_waited_too_long_get_503_instead_of_a_late_answer(index_dir):
-    # Each search takes 1.5 s longer; a query may wait 300 ms for the worker.
+def test_a_backlog_sheds_queries_that_waited_too_long(index_dir):
+    # One query per batch, each search 1.5 s longer; a query may wait 300 ms while a backlog lasts.
     s = Server([str(index_dir), "--slow-search", "1.5", "--max-wait-ms", "300", "--max-batch", "1"], launcher=True)
     try:
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
             first = pool.submit(s.call, "POST", "/search", {"query": "occupies the worker"})
             wait_until(lambda: s.metric("muvera_nano_search_batch_size_count") == 1, what="the first batch")
-            second = pool.submit(s.call, "POST", "/search", {"query": "waits behind it"})
+            second = pool.submit(s.call, "POST", "/search", {"query": "waits"})
             wait_until(lambda: s.metric("muvera_nano_search_queue_depth") == 1, what="the second query to queue")
-            time.sleep(0.4)  # the second query has now waited longer than allowed
-            third = s.call("POST", "/search", {"query": "arrives behind a stale query"})
-            assert third[0] == 503 and third[2]["error"]["code"] == "overloaded"
+            third = pool.submit(s.call, "POST", "/search", {"query": "waits behind it"})
+            wait_until(lambda: s.metric("muvera_nano_search_queue_depth") == 2, what="the third query to queue")
+            time.sleep(0.4)  # the backlog's oldest query has now waited longer than allowed
+            late = s.call("POST", "/search", {"query": "arrives at a stale backlog"})
+            assert late[0] == 503 and late[2]["error"]["code"] == "overloaded"
             assert first.result(60)[0] == 200
-            status, headers, answer = second.result(60)
+            status, headers, answer = second.result(60)  # shed: the third was still waiting behind it
             assert status == 503 and headers["retry-after"] == "1" and answer["error"]["code"] == "overloaded"
-        assert s.metric("muvera_nano_search_batch_size_count") == 1  # the stale query was never searched
+            assert third.result(60)[0] == 200  # no backlog behind it: searched, late rather than not at all
+        assert s.metric("muvera_nano_search_batch_size_count") == 2  # the shed query was never searched
     finally:
         assert s.stop() == 0, s.log
 

@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         "--max-wait-ms",
         type=float,
         default=250.0,
-        help="a search that waited this long for the worker gets 503 instead of a late answer (default 250)",
+        help="while more than a batch is queued, a search that waited this long gets 503 instead of a late answer "
+        "(default 250)",
     )
     p.add_argument("--max-batch", type=int, default=32, help="queries searched together at most (default 32)")
     p.add_argument(

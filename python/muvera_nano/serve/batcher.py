@@ -4,10 +4,12 @@ Requests put a query (text or token vectors) on a bounded queue and await a futu
 takes what has arrived (waiting up to `wait` for more while it holds fewer than `max_batch`),
 encodes the batch's texts in one call, and searches the queries that share (mode, k, candidates)
 in one ``Index.search`` call, so throughput rises with load while the encoder and kernels release
-the GIL. Overload is refused, never queued without bound: a query arriving at a full queue, or
-behind one that has already waited `max_wait`, fails at once, and a query the worker reaches
-after it has waited `max_wait` fails instead of being searched (the caller answers 503), so the
-queries that are searched wait at most about `max_wait` plus one batch.
+the GIL. Overload is refused, never queued without bound: a query arriving at a full queue, or at
+a backlog (more than a batch waiting) whose oldest query has waited `max_wait`, fails at once,
+and while a backlog lasts the worker answers the queries that waited longer than `max_wait` with
+an error instead of searching them (the caller answers 503). So under overload the queries that
+are searched waited about `max_wait` at most, plus one batch; without a backlog nothing is shed
+(a slow machine answers late rather than not at all).
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ class SearchBatcher:
         with self._cond:
             if self._closing:
                 raise RuntimeError("the search worker is shutting down")
-            if len(self._queue) >= self._max_queue or (self._queue and now - self._queue[0].queued_at > self._max_wait):
+            if len(self._queue) >= self._max_queue or (
+                len(self._queue) >= self._max_batch and now - self._queue[0].queued_at > self._max_wait
+            ):
                 raise QueueFull
             self._queue.append(Query(text, vectors, mode, k, candidates, fut, now))
             self._cond.notify()
@@ -99,6 +103,11 @@ class SearchBatcher:
                 if left <= 0:
                     break
                 self._cond.wait(left)
+            stale = time.perf_counter() - self._max_wait
+            while len(self._queue) > self._max_batch and self._queue[0].queued_at < stale:
+                q = self._queue.popleft()  # shed: it would be answered too late
+                if q.future.set_running_or_notify_cancel():
+                    q.future.set_exception(QueueFull())
             n = min(self._max_batch, len(self._queue))
             return [self._queue.popleft() for _ in range(n)]
 
@@ -106,11 +115,6 @@ class SearchBatcher:
         while (batch := self._next_batch()) is not None:
             # a request whose client went away cancelled its future: skip it
             batch = [q for q in batch if q.future.set_running_or_notify_cancel()]
-            stale = time.perf_counter() - self._max_wait
-            for q in batch:
-                if q.queued_at < stale:
-                    q.future.set_exception(QueueFull())
-            batch = [q for q in batch if not q.future.done()]
             if not batch:
                 continue
             self._observe_batch(len(batch))

@@ -14,8 +14,8 @@ class ServeSettings:
 
     max_queue: search queries waiting for the worker at most; past it a search gets 503 with
     Retry-After (bounded latency instead of an unbounded queue). max_wait_ms: how long a query may
-    wait for the worker; one that waited longer (or arrives behind one that did) gets 503 instead
-    of a late answer. max_batch: queries searched
+    wait for the worker while more than a batch is waiting; past it, it gets 503 instead of a late
+    answer, as does one arriving behind it. max_batch: queries searched
     together at most. batch_wait_ms: how long the worker, holding fewer than max_batch queries,
     waits for more before it starts (0: it takes what has arrived). max_writes: add/remove
     requests waiting at most. max_connections: open connections and requests at most
