@@ -96,9 +96,11 @@ class ServerProcess:
         fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rss_mb(self) -> float:
+    def rss_mb(self, kind: str = "VmRSS") -> float:
+        """Resident memory: VmRSS (all), RssAnon (the heap: where a leak would show) or RssFile
+        (pages of the memory-mapped index, which grow as searches touch them)."""
         for line in open(f"/proc/{self.proc.pid}/status"):
-            if line.startswith("VmRSS:"):
+            if line.startswith(kind + ":"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
@@ -341,6 +343,7 @@ def soak(server: ServerProcess, workdir: Path, queries: list[str], args) -> dict
             {
                 "t_s": round(time.perf_counter() - start, 1),
                 "rss_mb": round(server.rss_mb(), 1),
+                "rss_anon_mb": round(server.rss_mb("RssAnon"), 1),
                 "open_files": server.open_files(),
                 "search_ok": s.get("/search 200", 0),
                 "search_errors": sum(v for k, v in s.items() if k.startswith("/search") and not k.endswith(" 200")),
@@ -351,6 +354,7 @@ def soak(server: ServerProcess, workdir: Path, queries: list[str], args) -> dict
     last = samples[-1]
     result["samples"] = samples
     result["rss_growth"] = last["rss_mb"] / first["rss_mb"] - 1
+    result["rss_anon_growth"] = last["rss_anon_mb"] / first["rss_anon_mb"] - 1
     return result
 
 
@@ -418,12 +422,17 @@ def report(out: dict) -> None:
         k = out["soak"]
         print(
             f"\n## soak: 32 clients, {out['settings']['soak_minutes']} min\n\nsearch {k['ok_per_s']:.1f}/s, p99 "
-            f"{_ms(k['p99_ms'])} ms, statuses {k['status']}; RSS growth after the first interval "
-            f"{100 * k['rss_growth']:.1f}%\n"
+            f"{_ms(k['p99_ms'])} ms, statuses {k['status']}; growth after the first interval: RSS "
+            f"{100 * k['rss_growth']:.1f}%, of which the heap (RssAnon) {100 * k['rss_anon_growth']:.1f}%\n"
         )
-        print("| t s | RSS MB | open files | search ok | search errors |\n|---|---|---|---|---|")
+        print(
+            "| t s | RSS MB | heap (RssAnon) MB | open files | search ok | search errors |\n|---|---|---|---|---|---|"
+        )
         for x in k["samples"]:
-            print(f"| {x['t_s']} | {x['rss_mb']} | {x['open_files']} | {x['search_ok']} | {x['search_errors']} |")
+            print(
+                f"| {x['t_s']} | {x['rss_mb']} | {x['rss_anon_mb']} | {x['open_files']} | {x['search_ok']} | "
+                f"{x['search_errors']} |"
+            )
 
 
 def main(argv=None) -> int:

@@ -37,4 +37,6 @@ def test_serve_benchmark_runs_every_phase_and_reports_it(tmp_path):
     assert [(r["mode"], r["clients"]) for r in result["sweep"]] == [("rerank", 1), ("rerank", 8)]
     assert all(r["ok"] > 0 and set(r["status"]) <= {"200", "503"} for r in result["sweep"])
     assert result["writer"]["writes"]["ok"] == result["writer"]["writes"]["count"] > 0
-    assert result["soak"]["samples"] and all(s["rss_mb"] > 0 and s["open_files"] > 0 for s in result["soak"]["samples"])
+    assert result["soak"]["samples"] and all(
+        s["rss_mb"] > s["rss_anon_mb"] > 0 and s["open_files"] > 0 for s in result["soak"]["samples"]
+    )
