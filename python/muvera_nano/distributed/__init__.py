@@ -13,5 +13,7 @@
 
 from .build import BuildCancelled, BuildReport, DistributedBuildError, build_index
 from .progress import DistributedProgress
+from .shards import ShardedIndex, ShardedResult, ShardFailure
 
-__all__ = ["BuildCancelled", "BuildReport", "DistributedBuildError", "DistributedProgress", "build_index"]
+__all__ = ["BuildCancelled", "BuildReport", "DistributedBuildError", "DistributedProgress", "ShardFailure",
+           "ShardedIndex", "ShardedResult", "build_index"]
