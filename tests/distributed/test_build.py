@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 
 import numpy as np
 import pytest
 
-from muvera_nano.distributed import DistributedBuildError, build_index
+from muvera_nano.distributed import BuildCancelled, DistributedBuildError, build_index
 from muvera_nano.index import Index
 
-from conftest import assert_same_documents, assert_same_search, texts
+from conftest import assert_same_documents, assert_same_search, ray_processes, texts
 
 
 def rows(n: int, seed: int = 0, prefix: str = "d") -> list[dict]:
@@ -103,4 +105,49 @@ def test_a_failing_build_commits_nothing(cluster, models, tmp_path):
         build_index(ray.data.from_items(bad), tmp_path / "ix", model=model, batch_size=8)
     after = Index.open(tmp_path / "ix", verify=True)
     assert after.info()["generation"] == before and len(after) == 20
+    assert os.listdir(tmp_path / "ix" / "jobs") == []
+
+
+def test_a_worker_killed_mid_build_is_retried_and_the_index_is_complete(cluster, models, tmp_path):
+    import ray.data
+
+    model = models.model_folder("nano")
+    items = rows(240, 5)
+    killed, earlier = [], set(ray_processes("SegmentWriter"))  # of earlier builds, ending
+
+    def kill_a_worker(progress):
+        if not killed:  # at the first segment written: the others are in flight or queued
+            pids = sorted(set(ray_processes("SegmentWriter")) - earlier)
+            assert pids, "no SegmentWriter process found"
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    report = build_index(ray.data.from_items(items, override_num_blocks=15), tmp_path / "ix", model=model,
+                         workers=2, batch_size=16, merge="off", progress=kill_a_worker)
+    assert killed and report.documents == 240
+    built = Index.open(tmp_path / "ix", verify=True)
+    assert os.listdir(tmp_path / "ix" / "jobs") == []
+    one = single_process(tmp_path / "one", model, items)
+    assert_same_documents(built, one)
+
+
+def test_a_cancelled_build_leaves_the_committed_state(cluster, models, tmp_path):
+    import ray.data
+
+    model = models.model_folder("nano")
+    index = single_process(tmp_path / "ix", model, rows(20, 4, "old"))
+    before = (index.info()["generation"], index.segments())
+    cancel = threading.Event()
+    seen = []
+
+    def cancel_at_the_first_segment(progress):
+        seen.append(progress.documents)
+        cancel.set()
+
+    with pytest.raises(BuildCancelled, match="the build was cancelled; nothing was committed"):
+        build_index(ray.data.from_items(rows(200), override_num_blocks=10), tmp_path / "ix", model=model,
+                    batch_size=20, progress=cancel_at_the_first_segment, cancel=cancel)
+    assert seen == [20]
+    after = Index.open(tmp_path / "ix", verify=True)
+    assert (after.info()["generation"], after.segments()) == before
     assert os.listdir(tmp_path / "ix" / "jobs") == []
