@@ -184,3 +184,15 @@ def test_kinds_are_checked_when_named(small_fde):
         Index.create(None, dim=32, fde=small_fde, fde_dtype=tk.TableTokenKind())
     with pytest.raises(TypeError, match="token_dtype must be a storage kind's name or object, got int"):
         Index.create(None, dim=32, fde=small_fde, token_dtype=8)
+
+
+def test_training_documents_says_how_many_documents_the_codebooks_wait_for(tmp_path, rng, small_fde):
+    assert Index.create(None, dim=32, fde=small_fde).training_documents() == 0  # no kind needs codebooks
+    idx = create(tmp_path / "ix", small_fde, merge="off")
+    assert idx.training_documents() == tk.MIN_DOCUMENTS
+    idx.add(token_vectors=random_docs(rng, tk.MIN_DOCUMENTS - 1))
+    assert idx.training_documents() == tk.MIN_DOCUMENTS  # staged, not trained yet
+    idx.add(token_vectors=random_docs(rng, 1))
+    assert manifest(tmp_path / "ix")["codebooks"] and idx.training_documents() == 0
+    mixed = Index.create(tmp_path / "mixed", dim=32, fde=small_fde, token_dtype=TRAINED)
+    assert mixed.training_documents() == tk.MIN_DOCUMENTS  # one role is enough

@@ -390,6 +390,15 @@ class Index:
             at += p.documents
         return out
 
+    def training_documents(self) -> int:
+        """Documents the index trains on before it stores documents in its storage kinds: the
+        largest minimum of the kinds that still lack codebooks (0: none does). A distributed
+        build prepares that many first, so the codebooks are trained once, before its workers."""
+        state = self._state
+        settings = state.manifest.settings
+        return max((settings.kind(role).min_training_documents for role in ROLES
+                    if settings.kind(role).needs_training and role not in state.codebooks), default=0)
+
     def commit_prepared(self, records: Sequence[PreparedSegment]) -> list:
         """Commits segments prepared by :meth:`prepare` (in any processes) in one atomic commit,
         in the order given; their jobs must be live. Ids are checked then (unique, not in the
