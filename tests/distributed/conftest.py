@@ -1,22 +1,22 @@
 """A local Ray cluster of three nodes (ray.cluster_utils.Cluster: a head and two worker nodes,
 each its own raylet and worker processes, with 2 logical CPUs each), started once for the
-distributed tests and shut down after them; and the documents and helpers they share."""
+distributed tests and shut down after them (helpers the tests share: ray_helpers.py)."""
 
 from __future__ import annotations
 
-import glob
 import os
+import sys
 import warnings
 
-import numpy as np
 import pytest
+
+# the test storage kinds with codebooks (trained_kinds.py), importable here as in tests/index
+INDEX_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "index")
+if INDEX_TESTS not in sys.path:
+    sys.path.append(INDEX_TESTS)
 
 NODES = 3
 CPUS_PER_NODE = 2
-
-WORDS = ("retrieval late interaction token vectors maxsim muvera encoding fixed dimensional segment shard "
-         "cluster worker driver commit manifest query document index search rerank candidate score tie "
-         "ray actor node batch encoder model cosine dot product sketch partition projection").split()
 
 
 @pytest.fixture(scope="session")
@@ -25,15 +25,18 @@ def cluster():
     import ray.data
     from ray.cluster_utils import Cluster
 
-    # Workers must find the test helpers (tests/ on sys.path), as the driver does.
-    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
+    # Workers must find the test helpers, as the driver does, and know the test storage kinds.
+    # (Raylets pass their environment to the workers they start.)
+    here = os.path.dirname(os.path.abspath(__file__))
+    pythonpath = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [here, INDEX_TESTS, pythonpath]))
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": CPUS_PER_NODE})
     try:
         for _ in range(NODES - 1):
             c.add_node(num_cpus=CPUS_PER_NODE)
         c.wait_for_nodes(timeout=120)
-        ray.init(address=c.address, log_to_driver=False)
+        ray.init(address=c.address, log_to_driver=False,
+                 runtime_env={"worker_process_setup_hook": "worker_setup.register_test_kinds"})
         with warnings.catch_warnings():
             # Ray Data's own DataContext() sets its own deprecated fields (ray 2.60)
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="ray.data.context")
@@ -44,52 +47,7 @@ def cluster():
     finally:
         ray.shutdown()
         c.shutdown()
-
-
-def texts(n: int, seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=int(rng.integers(3, 40)))) for _ in range(n)]
-
-
-def stored(index) -> tuple[list, list[np.ndarray], np.ndarray]:
-    """(ids, float32 token vectors per live document, FDE rows) in index order, as stored."""
-    ids, tokens, fde = index.ids(), [], []
-    for seg in index._segments:  # the stored arrays themselves: tests may look inside
-        rows = seg.live_rows
-        r = seg.tokens.to_float32(rows)
-        tokens += [r.tokens[r.offsets[i]:r.offsets[i + 1]] for i in range(len(rows))]
-        fde.append(seg.fde.to_float32(rows))
-    return ids, tokens, np.concatenate(fde) if fde else np.zeros((0, index.fde.output_dim), np.float32)
-
-
-def assert_same_documents(a, b) -> None:
-    ids_a, tokens_a, fde_a = stored(a)
-    ids_b, tokens_b, fde_b = stored(b)
-    assert ids_a == ids_b
-    assert len(tokens_a) == len(tokens_b)
-    for x, y in zip(tokens_a, tokens_b):
-        np.testing.assert_array_equal(x, y)
-    np.testing.assert_array_equal(fde_a, fde_b)
-
-
-def assert_same_search(a, b, queries, k: int = 10, n_candidates: int = 20) -> None:
-    for mode in ("maxsim", "muvera", "rerank"):
-        for x, y in zip(a.search(queries, k=k, mode=mode, n_candidates=n_candidates),
-                        b.search(queries, k=k, mode=mode, n_candidates=n_candidates)):
-            assert x.ids == y.ids, mode
-            np.testing.assert_array_equal(x.scores, y.scores)
-
-
-def ray_processes(title: str) -> list[int]:
-    """Process ids of this machine's Ray workers whose title contains `title` (Ray names an
-    actor's process ray::<class>)."""
-    out = []
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if cmd.startswith("ray::") and title in cmd:
-            out.append(int(path.split("/")[2]))
-    return out
+        if pythonpath is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = pythonpath

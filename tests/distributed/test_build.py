@@ -15,7 +15,7 @@ import pytest
 from muvera_nano.distributed import BuildCancelled, DistributedBuildError, build_index
 from muvera_nano.index import Index
 
-from conftest import assert_same_documents, assert_same_search, ray_processes, texts
+from ray_helpers import assert_same_documents, assert_same_search, ray_processes, texts
 
 
 def rows(n: int, seed: int = 0, prefix: str = "d") -> list[dict]:
@@ -151,3 +151,27 @@ def test_a_cancelled_build_leaves_the_committed_state(cluster, models, tmp_path)
     after = Index.open(tmp_path / "ix", verify=True)
     assert (after.info()["generation"], after.segments()) == before
     assert os.listdir(tmp_path / "ix" / "jobs") == []
+
+
+def test_codebooks_are_trained_once_on_the_driver_and_used_by_every_worker(cluster, models, tmp_path):
+    import ray.data
+    import trained_kinds as tk
+
+    model = models.model_folder("nano")
+    items = rows(160, 6)
+    kinds = {"token_dtype": "test-table-int8", "fde_dtype": "test-table-int8"}
+    report = build_index(ray.data.from_items(items, override_num_blocks=4), tmp_path / "ix", model=model, workers=2,
+                         batch_size=32, merge="off", **kinds)
+    built = Index.open(tmp_path / "ix", verify=True)
+    info = built.info()
+    book = {"kind": {"kind": "test-table-int8"}, "documents": tk.MIN_DOCUMENTS}
+    assert info["codebooks"] == {"tokens": book, "fde": book}
+    assert info["storage"] == [{"tokens": "test-table-int8", "fde": "test-table-int8", "segments": report.segments,
+                                "documents": 160}]  # no worker wrote a staged segment
+    # a single-process build that trains on the same first documents stores the same codes
+    one = Index.create(tmp_path / "one", encoder=model, merge="off", **kinds)
+    first, rest = items[:tk.MIN_DOCUMENTS], items[tk.MIN_DOCUMENTS:]
+    one.add([r["text"] for r in first], ids=[r["id"] for r in first])
+    one.add([r["text"] for r in rest], ids=[r["id"] for r in rest])
+    assert_same_documents(built, one)
+    assert_same_search(built, one, ["worker commit", "sketch of a shard"])

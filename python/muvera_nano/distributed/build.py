@@ -7,6 +7,11 @@ arrive at the driver in the source's order; when every batch is done the driver 
 all at once (Index.commit_prepared), so documents keep the source's order and ties are broken
 as a single-process build of the same documents breaks them.
 
+An index whose storage kinds need codebooks it lacks has them trained once, by the driver, on
+the source's first documents, and committed before the workers start (a commit of codebooks
+only, which stays if the build then fails: the next build or add uses them); the workers read
+them from the index folder.
+
 Failure handling is the job's: a worker process that dies mid-batch is restarted by Ray and the
 batch retried, and the files it left half written are in the job but in no record, so they go
 with the job; a build that fails or is cancelled commits nothing and removes its job (a driver
@@ -109,6 +114,7 @@ def build_index(source: Any, index_dir: str | os.PathLike, *, model: str | os.Pa
     reporter = Reporter(progress, total)
     job = index.start_job()
     try:
+        _train_codebooks(index, job, dataset, text_column, threads_per_worker)
         writers = dataset.map_batches(
             SegmentWriter, fn_constructor_kwargs={
                 "index_dir": index.path, "job_id": job.id, "model_folder": str(encoder.folder),
@@ -129,6 +135,23 @@ def build_index(source: Any, index_dir: str | os.PathLike, *, model: str | os.Pa
     documents = sum(r.documents for r in records)
     return BuildReport(index.path, documents, len(records), seconds, documents / seconds if seconds else 0.0,
                        index.info()["generation"])
+
+
+def _train_codebooks(index: Index, job, dataset, text_column: str, threads: int) -> None:
+    """When the index's storage kinds lack codebooks, the driver prepares the source's first
+    documents (as many as the training takes) into the job, which trains the codebooks on them
+    and commits them (codebooks only: the documents prepared here are never committed, the
+    workers encode them again). Every worker then writes in the trained kinds, as it sees the
+    committed codebooks."""
+    n = index.training_documents()
+    if n == 0:
+        return
+    texts = [row[text_column] for row in dataset.limit(n).take_all()]
+    if len(texts) < n:
+        return  # too few documents to train on: they are staged, as a single-process build stages them
+    index.prepare(job, texts, threads=threads)
+    if index.training_documents():
+        raise DistributedBuildError(f"training the codebooks on the first {n} documents did not commit them")
 
 
 def _collect(writers, reporter: Reporter, cancel) -> list:
