@@ -35,8 +35,11 @@ def cluster():
         for _ in range(NODES - 1):
             c.add_node(num_cpus=CPUS_PER_NODE)
         c.wait_for_nodes(timeout=120)
-        ray.init(address=c.address, log_to_driver=False,
-                 runtime_env={"worker_process_setup_hook": "worker_setup.register_test_kinds"})
+        ray.init(
+            address=c.address,
+            log_to_driver=False,
+            runtime_env={"worker_process_setup_hook": "worker_setup.register_test_kinds"},
+        )
         with warnings.catch_warnings():
             # Ray Data's own DataContext() sets its own deprecated fields (ray 2.60)
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="ray.data.context")

@@ -7,9 +7,11 @@ import glob
 
 import numpy as np
 
-WORDS = ("retrieval late interaction token vectors maxsim muvera encoding fixed dimensional segment shard "
-         "cluster worker driver commit manifest query document index search rerank candidate score tie "
-         "ray actor node batch encoder model cosine dot product sketch partition projection").split()
+WORDS = (
+    "retrieval late interaction token vectors maxsim muvera encoding fixed dimensional segment shard "
+    "cluster worker driver commit manifest query document index search rerank candidate score tie "
+    "ray actor node batch encoder model cosine dot product sketch partition projection"
+).split()
 
 
 def texts(n: int, seed: int = 0) -> list[str]:
@@ -23,7 +25,7 @@ def stored(index) -> tuple[list, list[np.ndarray], np.ndarray]:
     for seg in index._segments:  # the stored arrays themselves: tests may look inside
         rows = seg.live_rows
         r = seg.tokens.to_float32(rows)
-        tokens += [r.tokens[r.offsets[i]:r.offsets[i + 1]] for i in range(len(rows))]
+        tokens += [r.tokens[r.offsets[i] : r.offsets[i + 1]] for i in range(len(rows))]
         fde.append(seg.fde.to_float32(rows))
     return ids, tokens, np.concatenate(fde) if fde else np.zeros((0, index.fde.output_dim), np.float32)
 
@@ -40,8 +42,10 @@ def assert_same_documents(a, b) -> None:
 
 def assert_same_search(a, b, queries, k: int = 10, n_candidates: int = 20) -> None:
     for mode in ("maxsim", "muvera", "rerank"):
-        for x, y in zip(a.search(queries, k=k, mode=mode, n_candidates=n_candidates),
-                        b.search(queries, k=k, mode=mode, n_candidates=n_candidates)):
+        for x, y in zip(
+            a.search(queries, k=k, mode=mode, n_candidates=n_candidates),
+            b.search(queries, k=k, mode=mode, n_candidates=n_candidates),
+        ):
             assert x.ids == y.ids, mode
             np.testing.assert_array_equal(x.scores, y.scores)
 

@@ -128,8 +128,9 @@ def test_a_shard_whose_process_dies_is_reported_or_restarted(cluster, index_dir)
         # shard's answer kept); one sent once Ray restarts it waits for it and is complete
         got = sharded.search(qs, k=5, mode="maxsim")
         if got[0].failed:
-            assert all(len(r.failed) == 1 and r.failed[0].shard == 0 and r.failed[0].reason.startswith("failed: ")
-                       for r in got)
+            assert all(
+                len(r.failed) == 1 and r.failed[0].shard == 0 and r.failed[0].reason.startswith("failed: ") for r in got
+            )
             want = index.search(qs, k=5, mode="maxsim", segments=list(plan.segments[1]))
             assert [r.ids for r in got] == [w.ids for w in want]
         else:

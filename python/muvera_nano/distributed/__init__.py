@@ -15,5 +15,13 @@ from .build import BuildCancelled, BuildReport, DistributedBuildError, build_ind
 from .progress import DistributedProgress
 from .shards import ShardedIndex, ShardedResult, ShardFailure
 
-__all__ = ["BuildCancelled", "BuildReport", "DistributedBuildError", "DistributedProgress", "ShardFailure",
-           "ShardedIndex", "ShardedResult", "build_index"]
+__all__ = [
+    "BuildCancelled",
+    "BuildReport",
+    "DistributedBuildError",
+    "DistributedProgress",
+    "ShardFailure",
+    "ShardedIndex",
+    "ShardedResult",
+    "build_index",
+]

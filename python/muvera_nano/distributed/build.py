@@ -24,7 +24,8 @@ import os
 import pickle
 import threading
 import time
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from ..index import Index
 from ..model import load
@@ -54,12 +55,24 @@ class BuildCancelled(DistributedBuildError):
 _CREATE_SETTINGS = ("fde", "token_dtype", "fde_dtype", "backend", "graph")
 
 
-def build_index(source: Any, index_dir: str | os.PathLike, *, model: str | os.PathLike, workers: int = 1,
-                threads_per_worker: int = 1, batch_size: int = 1024, id_column: str | None = "id",
-                text_column: str = "text", read_format: str | None = None,
-                encoder_options: dict[str, Any] | None = None, merge: str = "commit",
-                progress: bool | Callable[[DistributedProgress], None] = False, total: int | None = None,
-                cancel: threading.Event | None = None, **settings: Any) -> BuildReport:
+def build_index(
+    source: Any,
+    index_dir: str | os.PathLike,
+    *,
+    model: str | os.PathLike,
+    workers: int = 1,
+    threads_per_worker: int = 1,
+    batch_size: int = 1024,
+    id_column: str | None = "id",
+    text_column: str = "text",
+    read_format: str | None = None,
+    encoder_options: dict[str, Any] | None = None,
+    merge: str = "commit",
+    progress: bool | Callable[[DistributedProgress], None] = False,
+    total: int | None = None,
+    cancel: threading.Event | None = None,
+    **settings: Any,
+) -> BuildReport:
     """Adds the documents of `source` to the index at `index_dir` (created if there is none) with
     a pool of Ray actors, in one commit.
 
@@ -97,8 +110,10 @@ def build_index(source: Any, index_dir: str | os.PathLike, *, model: str | os.Pa
     if encoder_options is None:
         encoder_options = {}
     if not isinstance(encoder_options, dict) or "threads" in encoder_options:
-        raise TypeError("encoder_options must be a dict of muvera_nano.model.load's arguments other than threads "
-                        "(threads_per_worker sets them)")
+        raise TypeError(
+            "encoder_options must be a dict of muvera_nano.model.load's arguments other than threads "
+            "(threads_per_worker sets them)"
+        )
     if total is not None:
         _check_int("total", total, minimum=0)
     require_ray_data()
@@ -116,25 +131,42 @@ def build_index(source: Any, index_dir: str | os.PathLike, *, model: str | os.Pa
     try:
         _train_codebooks(index, job, dataset, text_column, threads_per_worker)
         writers = dataset.map_batches(
-            SegmentWriter, fn_constructor_kwargs={
-                "index_dir": index.path, "job_id": job.id, "model_folder": str(encoder.folder),
-                "encoder_options": encoder_options, "threads": threads_per_worker, "id_column": id_column,
-                "text_column": text_column},
-            batch_size=batch_size, batch_format="pyarrow", compute=ActorPoolStrategy(size=workers),
-            num_cpus=threads_per_worker, zero_copy_batch=True)
+            SegmentWriter,
+            fn_constructor_kwargs={
+                "index_dir": index.path,
+                "job_id": job.id,
+                "model_folder": str(encoder.folder),
+                "encoder_options": encoder_options,
+                "threads": threads_per_worker,
+                "id_column": id_column,
+                "text_column": text_column,
+            },
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=workers),
+            num_cpus=threads_per_worker,
+            zero_copy_batch=True,
+        )
         records = _collect(writers, reporter, cancel)
         try:
             index.commit_prepared(records)
         except Exception as e:
-            raise DistributedBuildError(f"the commit of the build's {len(records)} segments failed, nothing was "
-                                        f"committed: {e}") from e
+            raise DistributedBuildError(
+                f"the commit of the build's {len(records)} segments failed, nothing was committed: {e}"
+            ) from e
     finally:
         reporter.close()
         job.close()
     seconds = time.perf_counter() - started
     documents = sum(r.documents for r in records)
-    return BuildReport(index.path, documents, len(records), seconds, documents / seconds if seconds else 0.0,
-                       index.info()["generation"])
+    return BuildReport(
+        index.path,
+        documents,
+        len(records),
+        seconds,
+        documents / seconds if seconds else 0.0,
+        index.info()["generation"],
+    )
 
 
 def _train_codebooks(index: Index, job, dataset, text_column: str, threads: int) -> None:
@@ -186,8 +218,10 @@ def _collect(writers, reporter: Reporter, cancel) -> list:
 def _open_or_create(path: str, encoder, merge: str, settings: dict) -> Index:
     if os.path.isfile(os.path.join(path, "manifest.json")):
         if settings:
-            raise ValueError(f"{path} holds an index already; its settings ({', '.join(sorted(settings))}) are its own "
-                             "and cannot be passed")
+            raise ValueError(
+                f"{path} holds an index already; its settings ({', '.join(sorted(settings))}) are its own "
+                "and cannot be passed"
+            )
         return Index.open(path, encoder=encoder, merge=merge)
     return Index.create(path, encoder=encoder, merge=merge, **settings)
 

@@ -14,7 +14,7 @@ the global top-c, keeps the MaxSim scores of those documents only, and merges th
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -5,7 +5,8 @@ when the total is known."""
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 
 class DistributedProgress(NamedTuple):
@@ -22,8 +23,9 @@ class Reporter:
 
     def __init__(self, progress: bool | Callable[[DistributedProgress], None], total: int | None):
         if not (isinstance(progress, bool) or callable(progress)):
-            raise TypeError(f"progress must be a bool or a function taking a DistributedProgress, got "
-                            f"{type(progress).__name__}")
+            raise TypeError(
+                f"progress must be a bool or a function taking a DistributedProgress, got {type(progress).__name__}"
+            )
         self.total = total
         self.documents = 0
         self.start = time.perf_counter()

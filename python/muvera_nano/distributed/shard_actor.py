@@ -30,8 +30,16 @@ class Shard:
             self.generation = self.index.info()["generation"]
         return self.generation
 
-    def search(self, generation: int, segments: list[str], tokens: np.ndarray, offsets: np.ndarray, mode: str,
-               k: int, n_candidates: int) -> dict:
+    def search(
+        self,
+        generation: int,
+        segments: list[str],
+        tokens: np.ndarray,
+        offsets: np.ndarray,
+        mode: str,
+        k: int,
+        n_candidates: int,
+    ) -> dict:
         """Per query, the shard's ranked lists (ids, scores): 'ranked' for maxsim and muvera;
         for rerank 'candidates' (FDE top c) and 'rescored' (the MaxSim scores of the same
         documents), c = max(n_candidates, k). 'generation' says which state answered."""
@@ -46,7 +54,11 @@ class Shard:
             return {"generation": held, "ranked": [(r.ids, r.scores) for r in found]}
         c = max(n_candidates, k)
         candidates = self.index.search(queries, k=c, mode="muvera", segments=segments, threads=self.threads)
-        rescored = self.index.search(queries, k=c, mode="rerank", n_candidates=c, segments=segments,
-                                     threads=self.threads)
-        return {"generation": held, "candidates": [(r.ids, r.scores) for r in candidates],
-                "rescored": [(r.ids, r.scores) for r in rescored]}
+        rescored = self.index.search(
+            queries, k=c, mode="rerank", n_candidates=c, segments=segments, threads=self.threads
+        )
+        return {
+            "generation": held,
+            "candidates": [(r.ids, r.scores) for r in candidates],
+            "rescored": [(r.ids, r.scores) for r in rescored],
+        }

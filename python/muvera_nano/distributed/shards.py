@@ -12,7 +12,8 @@ is named in the result's `failed`, and the result is then that of the shards tha
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,8 +57,9 @@ def plan_shards(segments: Sequence[SegmentInfo], shards: int, generation: int) -
             shard += 1
         groups[shard].append(s)
         seen += s.live
-    return ShardPlan(generation, tuple(tuple(s.name for s in g) for g in groups),
-                     tuple(sum(s.live for s in g) for g in groups))
+    return ShardPlan(
+        generation, tuple(tuple(s.name for s in g) for g in groups), tuple(sum(s.live for s in g) for g in groups)
+    )
 
 
 class ShardedIndex:
@@ -73,8 +75,16 @@ class ShardedIndex:
     it as a context manager) to end the actors.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, shards: int = 2, encoder: Any = None,
-                 threads_per_shard: int = 1, max_restarts: int = 3, load_timeout: float = 120.0):
+    def __init__(
+        self,
+        index_dir: str | os.PathLike,
+        *,
+        shards: int = 2,
+        encoder: Any = None,
+        threads_per_shard: int = 1,
+        max_restarts: int = 3,
+        load_timeout: float = 120.0,
+    ):
         ray = require_ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -88,14 +98,21 @@ class ShardedIndex:
         self._load_timeout = load_timeout
         if not ray.is_initialized():
             ray.init()
-        nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0) >= threads_per_shard)
+        nodes = sorted(
+            n["NodeID"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0) >= threads_per_shard
+        )
         if not nodes:
             raise RuntimeError(f"no node of the Ray cluster has {threads_per_shard} CPU(s) for a shard")
         remote = ray.remote(Shard)
-        self._actors = [remote.options(
-            num_cpus=threads_per_shard, max_restarts=max_restarts, max_task_retries=0,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True),
-        ).remote(self.path, threads_per_shard) for i in range(shards)]
+        self._actors = [
+            remote.options(
+                num_cpus=threads_per_shard,
+                max_restarts=max_restarts,
+                max_task_retries=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True),
+            ).remote(self.path, threads_per_shard)
+            for i in range(shards)
+        ]
         self._plan: ShardPlan | None = None
         try:
             self.refresh()
@@ -137,15 +154,16 @@ class ShardedIndex:
             ray.kill(a, no_restart=True)
         self._actors = []
 
-    def __enter__(self) -> "ShardedIndex":
+    def __enter__(self) -> ShardedIndex:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     # ------------------------------------------------------------------ search
-    def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               timeout: float | None = 30.0):
+    def search(
+        self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100, timeout: float | None = 30.0
+    ):
         """Index.search over the shards: the same arguments and, when every shard answers, the
         same ids, scores and order. timeout: seconds to wait for the shards (None: no limit);
         those that did not answer by then, failed, or answer from another generation are in
@@ -164,14 +182,20 @@ class ShardedIndex:
         single, q = self._queries(queries)
         plan = self._plan
         tokens, offsets = ray.put(np.ascontiguousarray(q.tokens)), ray.put(np.ascontiguousarray(q.offsets))
-        refs = [a.search.remote(plan.generation, list(names), tokens, offsets, mode, int(k), int(n_candidates))
-                for a, names in zip(self._actors, plan.segments)]
+        refs = [
+            a.search.remote(plan.generation, list(names), tokens, offsets, mode, int(k), int(n_candidates))
+            for a, names in zip(self._actors, plan.segments)
+        ]
         answers, failed = self._gather(refs, plan.generation, timeout)
         results = []
         for i in range(len(q)):
             if mode == "rerank":
-                ids, scores = merge_rerank([a["candidates"][i] for a in answers], [a["rescored"][i] for a in answers],
-                                           max(int(n_candidates), int(k)), int(k))
+                ids, scores = merge_rerank(
+                    [a["candidates"][i] for a in answers],
+                    [a["rescored"][i] for a in answers],
+                    max(int(n_candidates), int(k)),
+                    int(k),
+                )
             else:
                 ids, scores = merge_ranked([a["ranked"][i] for a in answers], int(k))
             results.append(ShardedResult(ids, scores, failed))
@@ -195,8 +219,13 @@ class ShardedIndex:
                 failed.append(ShardFailure(shard, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}"))
                 continue
             if answer["generation"] != generation:
-                failed.append(ShardFailure(shard, f"holds generation {answer['generation']}, the search is at "
-                                                  f"{generation} (the index changed: call refresh())"))
+                failed.append(
+                    ShardFailure(
+                        shard,
+                        f"holds generation {answer['generation']}, the search is at "
+                        f"{generation} (the index changed: call refresh())",
+                    )
+                )
                 continue
             answers.append(answer)
         return answers, tuple(failed)
@@ -217,8 +246,10 @@ class ShardedIndex:
         elif isinstance(queries, (list, tuple)) and queries and all(isinstance(x, np.ndarray) for x in queries):
             single, q = False, Ragged.from_list(list(queries), dim=dim)
         else:
-            raise TypeError(f"queries must be a string, a list of strings, a 2-D float32 array, a Ragged, a list of "
-                            f"2-D arrays or a 3-D array, got {type(queries).__name__}")
+            raise TypeError(
+                f"queries must be a string, a list of strings, a 2-D float32 array, a Ragged, a list of "
+                f"2-D arrays or a 3-D array, got {type(queries).__name__}"
+            )
         if q.dtype != "float32":
             raise TypeError(f"queries must hold float32 vectors, got {q.dtype}")
         if q.dim != dim:

@@ -21,10 +21,11 @@ def as_dataset(source: Any, read_format: str | None):
             raise ValueError("read_format applies to files; the source is already a Ray Dataset")
         return source
     paths = [source] if isinstance(source, (str, os.PathLike)) else source
-    if not isinstance(paths, (list, tuple)) or not paths or \
-            not all(isinstance(p, (str, os.PathLike)) for p in paths):
-        raise TypeError(f"source must be a ray.data.Dataset, or a path or list of paths of JSONL, Parquet or CSV "
-                        f"files, got {type(source).__name__}")
+    if not isinstance(paths, (list, tuple)) or not paths or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise TypeError(
+            f"source must be a ray.data.Dataset, or a path or list of paths of JSONL, Parquet or CSV "
+            f"files, got {type(source).__name__}"
+        )
     paths = [os.fspath(p) for p in paths]
     if read_format is None:
         read_format = _format_of(paths)
@@ -37,12 +38,15 @@ def _format_of(paths: list[str]) -> str:
     formats = set()
     for p in paths:
         if os.path.isdir(p):
-            raise ValueError(f"source {p!r} is a folder: pass read_format ('json', 'parquet' or 'csv') to read "
-                             "the files in it")
+            raise ValueError(
+                f"source {p!r} is a folder: pass read_format ('json', 'parquet' or 'csv') to read the files in it"
+            )
         ext = os.path.splitext(p)[1].lower()
         if ext not in _EXTENSIONS:
-            raise ValueError(f"source {p!r}: cannot tell the format from {ext or 'no extension'!r}; pass "
-                             "read_format ('json', 'parquet' or 'csv')")
+            raise ValueError(
+                f"source {p!r}: cannot tell the format from {ext or 'no extension'!r}; pass "
+                "read_format ('json', 'parquet' or 'csv')"
+            )
         formats.add(_EXTENSIONS[ext])
     if len(formats) > 1:
         raise ValueError(f"source mixes formats {sorted(formats)}; build from one format at a time")
@@ -54,11 +58,15 @@ def check_columns(dataset, id_column: str | None, text_column: str) -> None:
     read a first block)."""
     for name, value in (("text_column", text_column), ("id_column", id_column)):
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a column name (str){' or None' if name == 'id_column' else ''}, "
-                            f"got {type(value).__name__}")
+            raise TypeError(
+                f"{name} must be a column name (str){' or None' if name == 'id_column' else ''}, "
+                f"got {type(value).__name__}"
+            )
     schema = dataset.schema()
     names = list(schema.names) if schema is not None else []
     missing = [c for c in (id_column, text_column) if c is not None and c not in names]
     if missing:
-        raise ValueError(f"the source has no column {' or '.join(map(repr, missing))}; its columns are {names} "
-                         "(choose them with id_column= and text_column=)")
+        raise ValueError(
+            f"the source has no column {' or '.join(map(repr, missing))}; its columns are {names} "
+            "(choose them with id_column= and text_column=)"
+        )

@@ -10,8 +10,16 @@ from typing import Any
 
 
 class SegmentWriter:
-    def __init__(self, index_dir: str, job_id: str, model_folder: str, encoder_options: dict[str, Any],
-                 threads: int, id_column: str | None, text_column: str):
+    def __init__(
+        self,
+        index_dir: str,
+        job_id: str,
+        model_folder: str,
+        encoder_options: dict[str, Any],
+        threads: int,
+        id_column: str | None,
+        text_column: str,
+    ):
         from ..index import Index
         from ..model import load
 
