@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..index import MODES, Index, SegmentInfo
+from ..index import Index, SegmentInfo
+from ..index.search import check_search_args
 from ..kernels import Ragged
 from ._ray import require_ray
 from .merge import merge_ranked, merge_rerank
@@ -170,13 +171,7 @@ class ShardedIndex:
         the result's `failed`. Returns a ShardedResult per query (one, or a list for many)."""
         import ray
 
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        for name, v in (("k", k), ("n_candidates", n_candidates)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_search_args(mode, k, n_candidates)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         single, q = self._queries(queries)

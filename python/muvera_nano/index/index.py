@@ -35,7 +35,7 @@ from .ids import IdMap, SegmentIds, new_ids
 from .jobs import Job, live_job_folder
 from .manifest import MANIFEST, CodebookRecord, Manifest, SegmentRecord
 from .policy import SegmentStats, TieredMergePolicy
-from .search import MODES, SearchResult
+from .search import SearchResult
 from .segment import Segment, SegmentInfo, open_segment
 from .settings import IndexSettings
 from .storage import FDE, ROLES, STAGING, TOKENS, kind_from_spec, same_kind
@@ -427,13 +427,7 @@ class Index:
         those, in index order (how a shard of a sharded search answers); None: all.
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        for name, v in (("k", k), ("n_candidates", n_candidates)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        _search.check_search_args(mode, k, n_candidates)
         segments = self._segments if segments is None else self._named_segments(segments)
         single, q = self._queries(queries)
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)

@@ -10,7 +10,7 @@ NaN last, across segments exactly as within one.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -32,6 +32,17 @@ class Hits(NamedTuple):
     seg: np.ndarray
     row: np.ndarray
     score: np.ndarray
+
+
+def check_search_args(mode: str, k: Any, n_candidates: Any) -> None:
+    """TypeError / ValueError naming a search argument that is not what it must be."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    for name, v in (("k", k), ("n_candidates", n_candidates)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+        if v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
 
 
 def _merge(parts: list[Hits], k: int) -> Hits:
