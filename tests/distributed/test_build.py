@@ -90,6 +90,9 @@ def test_bad_input_is_refused_before_any_work(cluster, models, tmp_path):
         build_index(tmp_path / "docs.txt", tmp_path / "ix", model=model)
     with pytest.raises(ValueError, match="workers must be an int >= 1, got 0"):
         build_index(ds, tmp_path / "ix", model=model, workers=0)
+    with pytest.raises(TypeError, match="progress must be a bool or a function taking a DistributedProgress, got str"):
+        build_index(ds, tmp_path / "ix", model=model, progress="yes")
+    assert not (tmp_path / "ix").exists()
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['token_type'\]"):
         build_index(ds, tmp_path / "ix", model=model, token_type="int8")
     Index.create(tmp_path / "old", encoder=model)

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 from ..index import Index
 from ..model import load
 from ._ray import require_ray_data
-from .progress import DistributedProgress, Reporter
+from .progress import DistributedProgress, Reporter, check_progress
 from .sources import as_dataset, check_columns
 from .workers import SegmentWriter
 
@@ -114,6 +114,7 @@ def build_index(
             "encoder_options must be a dict of muvera_nano.model.load's arguments other than threads "
             "(threads_per_worker sets them)"
         )
+    check_progress(progress)  # before the index is created
     if total is not None:
         _check_int("total", total, minimum=0)
     require_ray_data()

@@ -17,15 +17,18 @@ class DistributedProgress(NamedTuple):
     eta: float | None  # seconds left at that rate (None without a total)
 
 
+def check_progress(progress) -> None:
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise TypeError(
+            f"progress must be a bool or a function taking a DistributedProgress, got {type(progress).__name__}"
+        )
+
+
 class Reporter:
     """Calls `progress` (a function taking a DistributedProgress, True for a tqdm bar, or False)
     per segment written."""
 
     def __init__(self, progress: bool | Callable[[DistributedProgress], None], total: int | None):
-        if not (isinstance(progress, bool) or callable(progress)):
-            raise TypeError(
-                f"progress must be a bool or a function taking a DistributedProgress, got {type(progress).__name__}"
-            )
         self.total = total
         self.documents = 0
         self.start = time.perf_counter()
