@@ -107,20 +107,21 @@ def test_remove_and_compact(tmp_path, model_dir, capsys):
 def test_search_writes_results_as_queries_arrive(tmp_path, model_dir):
     ix = tmp_path / "ix"
     assert cli("index", corpus(tmp_path / "docs.jsonl", 50), ix, "--model", model_dir, "--quiet") == 0
-    proc = subprocess.Popen([*CLI, "search", ix, "--queries", "-", "--k", "2"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    proc.stdin.write("".join(f"question {i} about cats\n" for i in range(70)).encode())
-    proc.stdin.flush()
-    out = b""
-    deadline = time.time() + 120
-    while out.count(b"\n") < 64 and time.time() < deadline:  # a batch of 64 is answered with the input still open
-        ready, _, _ = select.select([proc.stdout], [], [], 1)
-        if ready:
-            out += os.read(proc.stdout.fileno(), 1 << 16)
-    assert out.count(b"\n") == 64 and proc.poll() is None
-    proc.stdin.close()
-    out += proc.stdout.read()
-    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    with subprocess.Popen([*CLI, "search", ix, "--queries", "-", "--k", "2"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # closes the pipes
+        proc.stdin.write("".join(f"question {i} about cats\n" for i in range(70)).encode())
+        proc.stdin.flush()
+        out = b""
+        deadline = time.time() + 120
+        # a batch of 64 is answered with the input still open
+        while out.count(b"\n") < 64 and time.time() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 1)
+            if ready:
+                out += os.read(proc.stdout.fileno(), 1 << 16)
+        assert out.count(b"\n") == 64 and proc.poll() is None
+        proc.stdin.close()
+        out += proc.stdout.read()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
     rows = [json.loads(line) for line in out.decode().splitlines()]
     assert len(rows) == 70 and [r["id"] for r in rows] == list(range(70))
 
@@ -159,10 +160,10 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path, model_dir):
     ix = tmp_path / "ix"
     assert cli("index", corpus(tmp_path / "docs.jsonl", 20), ix, "--model", model_dir, "--quiet") == 0
     for args in (["info", ix, "--json"], ["search", ix, "--queries", tmp_path / "docs.jsonl"]):
-        proc = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        proc.stdout.close()  # as `| head -1` does once it has its line
-        err = proc.stderr.read().decode()
-        assert proc.wait(timeout=120) == 128 + signal.SIGPIPE and err == "", err
+        with subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            proc.stdout.close()  # as `| head -1` does once it has its line
+            err = proc.stderr.read().decode()
+            assert proc.wait(timeout=120) == 128 + signal.SIGPIPE and err == "", err
 
 
 def test_a_bug_is_one_line_and_debug_shows_its_traceback(tmp_path, model_dir, capsys, monkeypatch):
