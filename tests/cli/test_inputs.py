@@ -31,11 +31,14 @@ def jsonl(rows) -> bytes:
 ROWS = [{"_id": "a", "text": "the cat sat"}, {"_id": "b", "text": "un café crème"}, {"_id": "c", "text": "dogs bark"}]
 
 
-@pytest.mark.parametrize("name, data, line", [
-    ("docs.jsonl", jsonl(ROWS[:1]) + jsonl(ROWS[1:]).decode().encode("cp1252"), 2),
-    ("docs.csv", "_id,text\na,the cat\nb,un café\n".encode("latin-1"), 3),
-    ("docs.txt", "first\n\nsecond line\ncafé\n".encode("latin-1"), 4),
-])
+@pytest.mark.parametrize(
+    "name, data, line",
+    [
+        ("docs.jsonl", jsonl(ROWS[:1]) + jsonl(ROWS[1:]).decode().encode("cp1252"), 2),
+        ("docs.csv", "_id,text\na,the cat\nb,un café\n".encode("latin-1"), 3),
+        ("docs.txt", "first\n\nsecond line\ncafé\n".encode("latin-1"), 4),
+    ],
+)
 def test_a_file_that_is_not_utf8_names_the_file_line_and_byte(tmp_path, name, data, line):
     path = tmp_path / name
     path.write_bytes(data)
@@ -78,11 +81,14 @@ def test_a_file_ending_inside_a_character(tmp_path):
         records(path)
 
 
-@pytest.mark.parametrize("name, text", [
-    ("docs.jsonl", jsonl(ROWS).decode()),
-    ("docs.csv", "_id,text\na,the cat sat\nb,un café crème\nc,dogs bark\n"),
-    ("docs.tsv", "_id\ttext\r\na\tthe cat sat\r\nb\tun café crème\r\nc\tdogs bark\r\n"),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("docs.jsonl", jsonl(ROWS).decode()),
+        ("docs.csv", "_id,text\na,the cat sat\nb,un café crème\nc,dogs bark\n"),
+        ("docs.tsv", "_id\ttext\r\na\tthe cat sat\r\nb\tun café crème\r\nc\tdogs bark\r\n"),
+    ],
+)
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path, name, text):
     path = tmp_path / name
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())  # what Windows tools write
@@ -113,15 +119,24 @@ def test_a_query_argument_that_is_not_utf8(tmp_path, model_dir):
     err = bad.stderr.decode().strip()
     assert bad.returncode == 2 and len(err.splitlines()) == 1, err
     assert "QUERY is not valid utf-8 text (byte 0xe9 at byte 4)" in err and "--encoding" in err, err
-    good = subprocess.run([*CLI, "search", str(ix).encode(), b"caf\xe9 cr\xe8me", b"--encoding", b"latin-1",
-                           b"--k", b"1"], capture_output=True, env=env)
+    good = subprocess.run(
+        [*CLI, "search", str(ix).encode(), b"caf\xe9 cr\xe8me", b"--encoding", b"latin-1", b"--k", b"1"],
+        capture_output=True,
+        env=env,
+    )
     assert good.returncode == 0, good.stderr.decode()
     row = json.loads(good.stdout)
     assert row["query"] == "café crème" and row["results"][0]["id"] == "b"
 
 
-EMPTY_ROWS = [{"_id": "a", "text": "the cat sat"}, {"_id": "b", "text": ""}, {"_id": "c", "text": "dogs bark"},
-              {"_id": "d", "text": " \t\u3000 "}, {"_id": "e", "text": None}, {"_id": "f", "text": "birds fly"}]
+EMPTY_ROWS = [
+    {"_id": "a", "text": "the cat sat"},
+    {"_id": "b", "text": ""},
+    {"_id": "c", "text": "dogs bark"},
+    {"_id": "d", "text": " \t\u3000 "},
+    {"_id": "e", "text": None},
+    {"_id": "f", "text": "birds fly"},
+]
 
 
 def test_empty_texts_are_skipped_by_default_counted_and_named(tmp_path, model_dir, capsys):
@@ -131,8 +146,10 @@ def test_empty_texts_are_skipped_by_default_counted_and_named(tmp_path, model_di
     captured = capsys.readouterr()
     assert "indexed 3 documents" in captured.out
     warning = captured.err.strip()
-    assert warning == (f"muvera-nano index: warning: skipped 3 records with an empty or whitespace-only text (the "
-                       f"first at {path}:2 (id 'b')); --empty keep takes them, --empty error refuses them")
+    assert warning == (
+        f"muvera-nano index: warning: skipped 3 records with an empty or whitespace-only text (the "
+        f"first at {path}:2 (id 'b')); --empty keep takes them, --empty error refuses them"
+    )
     assert cli("search", tmp_path / "ix", "cats", "--k", "10") == 0
     assert sorted(r["id"] for r in json.loads(capsys.readouterr().out)["results"]) == ["a", "c", "f"]
 
@@ -145,8 +162,10 @@ def test_empty_texts_kept_or_refused(tmp_path, model_dir, capsys):
     assert "indexed 6 documents" in captured.out and "warning: kept 3 records with an empty" in captured.err
     assert cli("index", path, tmp_path / "ix2", "--model", model_dir, "--quiet", "--empty", "error") == 2
     err = capsys.readouterr().err.strip()
-    assert err == (f"muvera-nano index: error: {path}:2 (id 'b'): the text is empty or only whitespace (--empty skip "
-                   "leaves such records out, --empty keep takes them as they are)")
+    assert err == (
+        f"muvera-nano index: error: {path}:2 (id 'b'): the text is empty or only whitespace (--empty skip "
+        "leaves such records out, --empty keep takes them as they are)"
+    )
     assert not (tmp_path / "ix2").exists() or not any((tmp_path / "ix2").iterdir())  # nothing written
 
 
@@ -160,8 +179,10 @@ def test_empty_queries(tmp_path, model_dir, capsys):
     assert cli("search", ix, "--queries", queries, "--k", "1") == 0
     captured = capsys.readouterr()
     assert [json.loads(line)["id"] for line in captured.out.splitlines()] == ["q1", "q3"]
-    assert f"warning: skipped 1 record with an empty or whitespace-only text (the first at {queries}:2 (id 'q2'))" \
+    assert (
+        f"warning: skipped 1 record with an empty or whitespace-only text (the first at {queries}:2 (id 'q2'))"
         in captured.err
+    )
     assert cli("search", ix, "--queries", queries, "--k", "1", "--empty", "keep") == 0
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["q1", "q2", "q3"]
     assert cli("search", ix, "   ") == 2

@@ -22,6 +22,7 @@ def slowed(fn, seconds, when=lambda threads: True):
         if when(threads):
             time.sleep(seconds)
         return fn(*args, threads=threads, **kw)
+
     return wrapper
 
 
@@ -50,8 +51,11 @@ def test_a_scan_slower_on_several_threads_is_explained(monkeypatch):
     assert {r["scan"] for r in losing} >= {("float32", 2), ("float16", 2)}
     notes = check_every_loss_is_explained(rows, lines)
     note = next(n for n in notes if n.startswith("  note: the float32 FDE scan (64 documents, "))
-    assert "On 1 thread this package scans at " in note and "threads sleep between calls and each call wakes " \
-        "them: a 64-row scan takes " in note and "numpy's BLAS threads spin between calls" in note
+    assert (
+        "On 1 thread this package scans at " in note
+        and "threads sleep between calls and each call wakes them: a 64-row scan takes " in note
+        and "numpy's BLAS threads spin between calls" in note
+    )
     # measured: the 20 ms the wrapper adds on 2 threads shows as the cost of waking them
     wake_us = int(note.split("a 64-row scan takes ")[1].split(" us longer")[0])
     assert wake_us >= 15_000
@@ -63,8 +67,10 @@ def test_a_scan_slower_on_one_thread_is_said_to_be_unexplained(monkeypatch):
     assert [r["benchmark"] for r in rows].count("FDE scan top-64, muvera-nano float32, 1 thread") == 1
     notes = check_every_loss_is_explained(rows, lines)
     note = next(n for n in notes if n.startswith("  note: on 1 thread the float32 FDE scan took "))
-    assert note.endswith("this package's scan is slower here, for no reason this benchmark can name "
-                         "(bench/bench_index.py measures the scan against the memory's read rate).")
+    assert note.endswith(
+        "this package's scan is slower here, for no reason this benchmark can name "
+        "(bench/bench_index.py measures the scan against the memory's read rate)."
+    )
 
 
 def test_any_other_loss_gets_a_note(monkeypatch):

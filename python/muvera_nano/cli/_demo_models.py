@@ -44,8 +44,13 @@ def local_models(repo_id: str) -> list[Found]:
     found += _exported(repo_id)
     stand_in = _stand_in_source()
     if stand_in is not None:
-        found.append(Found(str(stand_in), f"a stand-in: all-MiniLM-L6-v2 from the installed package {STAND_IN_PACKAGE}",
-                           stand_in=True))
+        found.append(
+            Found(
+                str(stand_in),
+                f"a stand-in: all-MiniLM-L6-v2 from the installed package {STAND_IN_PACKAGE}",
+                stand_in=True,
+            )
+        )
     return found
 
 
@@ -62,8 +67,12 @@ def _hub_cache(repo_id: str) -> list[Found]:
             continue
         for revision in sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True):
             if (revision.snapshot_path / "modules.json").is_file():
-                found.append(Found(str(revision.snapshot_path),
-                                   f"{repo.repo_id} from the Hugging Face cache ({revision.snapshot_path})"))
+                found.append(
+                    Found(
+                        str(revision.snapshot_path),
+                        f"{repo.repo_id} from the Hugging Face cache ({revision.snapshot_path})",
+                    )
+                )
                 break
     return found
 
@@ -75,8 +84,11 @@ def _exported(repo_id: str) -> list[Found]:
     from ..model.settings import EncodingSettings
 
     root = cache_dir()
-    folders = sorted((p for p in root.iterdir() if is_exported(p)), key=lambda p: p.stat().st_mtime,
-                     reverse=True) if root.is_dir() else []
+    folders = (
+        sorted((p for p in root.iterdir() if is_exported(p)), key=lambda p: p.stat().st_mtime, reverse=True)
+        if root.is_dir()
+        else []
+    )
     name = repo_id.rsplit("/", 1)[-1].lower()
     same, others = [], []
     for folder in folders:
@@ -136,14 +148,26 @@ def _write_stand_in(folder: Path, weights: Path) -> None:
         (work / "1_Dense").mkdir()
         hidden = json.loads((weights / "config.json").read_text())["hidden_size"]
         save_file({"linear.weight": np.eye(hidden, dtype=np.float32)}, str(work / "1_Dense" / "model.safetensors"))
-        _write(work / "1_Dense" / "config.json", {"in_features": hidden, "out_features": hidden, "bias": False,
-                                                  "activation_function": "torch.nn.modules.linear.Identity"})
-        _write(work / "config_sentence_transformers.json",
-               {"query_prefix": "[unused0]", "document_prefix": "[unused1]", "do_query_expansion": False})
-        _write(work / "modules.json", [
-            {"idx": 0, "name": "0", "path": "0_Transformer", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Dense", "type": "pylate.models.Dense.Dense"},
-        ])
+        _write(
+            work / "1_Dense" / "config.json",
+            {
+                "in_features": hidden,
+                "out_features": hidden,
+                "bias": False,
+                "activation_function": "torch.nn.modules.linear.Identity",
+            },
+        )
+        _write(
+            work / "config_sentence_transformers.json",
+            {"query_prefix": "[unused0]", "document_prefix": "[unused1]", "do_query_expansion": False},
+        )
+        _write(
+            work / "modules.json",
+            [
+                {"idx": 0, "name": "0", "path": "0_Transformer", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Dense", "type": "pylate.models.Dense.Dense"},
+            ],
+        )
         try:
             os.rename(work, folder)  # whole or not at all
         except OSError:
