@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import muvera_nano as mn
+from muvera_nano._testing import forced_isa
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))  # `fixtures`, shared by every test folder
@@ -128,7 +129,7 @@ def pytest_pycollect_makemodule(module_path, parent):
 @pytest.fixture(params=mn.supported_isas())
 def isa(request):
     """Runs the test once per instruction set this CPU supports, with that ISA's kernels forced."""
-    with mn._forced_isa(request.param):
+    with forced_isa(request.param):
         yield request.param
 
 

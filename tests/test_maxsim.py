@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from maxsim_reference import as_scored, float32_bound, maxsim64, storage_bound
 
 import muvera_nano as mn
-from maxsim_reference import as_scored, float32_bound, maxsim64, storage_bound
+from muvera_nano._testing import forced_isa
 
 DTYPES = ["float32", "float16", "bfloat16", "int8"]
 DIMS = [1, 3, 8, 15, 16, 17, 31, 64, 96, 128, 129, 384]
@@ -69,10 +70,13 @@ def test_simd_paths_agree_with_scalar(rng, dtype):
         docs, store = corpus(rng, dim, [0, 1, 2, 5, 6, 7, 11, 12, 13, 31, 300])
         store = store.astype(dtype)
         queries = [unit_rows(rng, n, dim) for n in (1, 15, 16, 17, 31, 32, 33, 48, 65)]
-        with mn._forced_isa("scalar"):
+        with forced_isa("scalar"):
             ref = mn.maxsim(mn.Ragged.from_list(queries), store)
-        for isa in mn.supported_isas():
-            with mn._forced_isa(isa):
+        # Every level, and avx512 also without its extensions (AVX512_BF16 / VNNI kernels).
+        for isa, ext in [(i, True) for i in mn.supported_isas()] + [("avx512", False)] * (
+            "avx512" in mn.supported_isas()
+        ):
+            with forced_isa(isa, extensions=ext):
                 got = mn.maxsim(mn.Ragged.from_list(queries), store)
             for i, q in enumerate(queries):
                 for j, d in enumerate(docs):
@@ -85,25 +89,25 @@ def test_simd_paths_agree_with_scalar(rng, dtype):
 
 def test_int8_is_exact_integer_arithmetic_on_every_isa(rng):
     """int8 dots are integers: every ISA gives the scalar path's bits when dim <= 1040."""
-    docs, store = corpus(rng, 96, [1, 7, 13, 50])
+    _docs, store = corpus(rng, 96, [1, 7, 13, 50])
     store = store.astype("int8")
     q = unit_rows(rng, 20, 96)
-    with mn._forced_isa("scalar"):
+    with forced_isa("scalar"):
         ref = mn.maxsim(q[:1], store)  # one query row: no summation-order freedom
     for isa in mn.supported_isas():
-        with mn._forced_isa(isa):
+        with forced_isa(isa):
             np.testing.assert_array_equal(mn.maxsim(q[:1], store), ref)
 
 
 def test_sliced_and_misaligned_buffers(isa, rng):
     dim = 33
-    docs, store = corpus(rng, dim, [4, 0, 19, 7])
+    _docs, store = corpus(rng, dim, [4, 0, 19, 7])
     want = mn.maxsim(unit_rows(np.random.default_rng(5), 9, dim), store)
     q = unit_rows(np.random.default_rng(5), 9, dim)
     # rows with a stride wider than the row (a column slice of a wider array)
     wide = np.zeros((store.n_tokens, dim + 5), np.float32)
-    wide[:, 3:3 + dim] = store.tokens
-    sliced = mn.Ragged(wide[:, 3:3 + dim], store.offsets)
+    wide[:, 3 : 3 + dim] = store.tokens
+    sliced = mn.Ragged(wide[:, 3 : 3 + dim], store.offsets)
     np.testing.assert_array_equal(mn.maxsim(q, sliced), want)
     # misaligned: float32 data starting one byte into a buffer
     raw = bytearray(store.tokens.nbytes + 1)

@@ -76,9 +76,16 @@ def test_exclude_and_short_results(isa, rng):
     exclude = np.zeros(50, bool)
     exclude[::2] = True
     ids, top = mn.dot_topk(q, rows, 30, exclude=exclude)
-    assert (ids[:25] % 2 == 1).all() and (ids[25:] == -1).all() and np.isnan(top[25:]).all()
+    # Fewer results when fewer rows are eligible: never padded with ids numpy would read as rows.
+    assert ids.shape == top.shape == (25,)
+    assert (ids % 2 == 1).all() and not np.isnan(top).any()
     scores = mn.dot_scores(q, rows)
-    np.testing.assert_array_equal(ids[:25], sorted(range(1, 50, 2), key=lambda j: -scores[j]))
+    np.testing.assert_array_equal(ids, sorted(range(1, 50, 2), key=lambda j: -scores[j]))
+    # A k far above the row count is clamped before anything is allocated.
+    ids, top = mn.dot_topk(np.stack([q, q]), rows, 10**12)
+    assert ids.shape == top.shape == (2, 50)
+    ids, _ = mn.dot_topk(q, rows, 10**12, exclude=np.ones(50, bool))
+    assert ids.shape == (0,)
 
 
 def test_topk_is_independent_of_threads_and_nan_ranks_last(isa, rng):
@@ -92,16 +99,30 @@ def test_topk_is_independent_of_threads_and_nan_ranks_last(isa, rng):
     assert (one[0][:, -1] == 5).all() and np.isnan(one[1][:, -1]).all()
 
 
-@pytest.mark.parametrize("call, exc, pattern", [
-    (lambda q, r: mn.dot_scores(q.astype(np.float64), r), TypeError, "queries must be a float32 array"),
-    (lambda q, r: mn.dot_scores(q[:, :3], r), ValueError, "queries have dimension 3 but rows have dimension 8"),
-    (lambda q, r: mn.dot_scores(q, r.astype(np.float64)), TypeError, "rows must be float32, float16, bfloat16"),
-    (lambda q, r: mn.dot_scores(q, r[:, ::2]), ValueError, "rows must have contiguous rows"),
-    (lambda q, r: mn.dot_scores(q, r.astype(np.int8)), TypeError, "scales must be a float32 array"),
-    (lambda q, r: mn.dot_topk(q, r, -1), ValueError, "k must be >= 0"),
-    (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(3, bool)), TypeError, r"exclude must be a bool array of shape \(10,\)"),
-    (lambda q, r: mn.dot_topk(q, r, 2.0), TypeError, "k must be an int"),
-])
+@pytest.mark.parametrize(
+    "call, exc, pattern",
+    [
+        (lambda q, r: mn.dot_scores(q.astype(np.float64), r), TypeError, "queries must be a float32 array"),
+        (lambda q, r: mn.dot_scores(q[:, :3], r), ValueError, "queries have dimension 3 but rows have dimension 8"),
+        (lambda q, r: mn.dot_scores(q, r.astype(np.float64)), TypeError, "rows must be float32, float16, bfloat16"),
+        (lambda q, r: mn.dot_scores(q, r[:, ::2]), ValueError, "rows must have contiguous rows"),
+        (lambda q, r: mn.dot_scores(q, r.astype(np.int8)), TypeError, "scales must be a float32 array"),
+        (lambda q, r: mn.dot_topk(q, r, -1), ValueError, "k must be >= 0"),
+        (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(3, bool)), ValueError, r"exclude must have shape \(10,\)"),
+        (lambda q, r: mn.dot_topk(q, r, 2, exclude=np.zeros(10, np.int8)), TypeError, "exclude must be a bool array"),
+        (lambda q, r: mn.dot_topk(q, r, 2, exclude=[False] * 10), TypeError, "exclude must be a bool numpy array"),
+        (lambda q, r: mn.dot_topk(q, r, 2.0), TypeError, "k must be an int"),
+        (lambda q, r: mn.dot_topk(q, r, True), TypeError, "k must be an int"),
+        (lambda q, r: mn.dot_topk(q, r, -(2**70)), ValueError, "k must be >= 0"),
+        (
+            lambda q, r: mn.dot_topk(q, r, 2, dtype="float16"),
+            TypeError,
+            "rows holds float32 values but dtype='float16'",
+        ),
+        (lambda q, r: mn.dot_topk(q, r, 2, dtype="float8"), ValueError, "dtype must be one of"),
+        (lambda q, r: mn.dot_topk(q, r.view(np.uint16), 2), TypeError, "uint16, which is ambiguous"),
+    ],
+)
 def test_scan_rejections(rng, call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call(rng.standard_normal((2, 8)).astype(np.float32), rng.standard_normal((10, 8)).astype(np.float32))

@@ -66,9 +66,9 @@ py::array require_ndarray(py::handle obj, const char* name, const char* expected
 namespace {
 
 // A 2-D array of the right element type, viewed in place (rows may be strided, never reversed).
-MatrixView matrix_2d(const py::array& a, const char* name) {
+RowMatrix matrix_2d(const py::array& a, const char* name) {
   if (a.ndim() != 2) value_fail(name, "must be 2-D (rows, dim), got shape " + shape_str(a));
-  MatrixView m;
+  RowMatrix m;
   m.data = static_cast<const unsigned char*>(a.data());
   m.rows = a.shape(0);
   m.cols = a.shape(1);
@@ -78,34 +78,46 @@ MatrixView matrix_2d(const py::array& a, const char* name) {
 
 }  // namespace
 
-MatrixView float32_matrix(const py::array& a, const char* name) {
+RowMatrix float32_matrix(const py::array& a, const char* name) {
   if (!is_kind(a, 'f', 4))
     type_fail(name, "a float32 array", a, std::string("convert it with ") + name + ".astype(numpy.float32)");
   return matrix_2d(a, name);
 }
 
-std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single) {
+std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool& single) {
   if (!is_kind(a, 'f', 4))
     type_fail(name, "a float32 array", a, std::string("convert it with ") + name + ".astype(numpy.float32)");
   single = a.ndim() == 2;
   if (single) return {float32_matrix(a, name)};
-  if (a.ndim() != 3)
-    value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
+  if (a.ndim() != 3) value_fail(name, "must be 2-D (rows, dim) or 3-D (queries, rows, dim), got shape " + shape_str(a));
   if (a.shape(0) == 0 || a.shape(1) == 0) {
-    return std::vector<MatrixView>(static_cast<size_t>(a.shape(0)), MatrixView{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
+    return std::vector<RowMatrix>(static_cast<size_t>(a.shape(0)),
+                                  RowMatrix{static_cast<const unsigned char*>(a.data()), a.shape(1), a.shape(2), 0});
   }
   if (a.strides(0) < 0 || a.strides(1) < 0 || a.strides(2) < 0)
     value_fail(name, "has negative strides; pass numpy.ascontiguousarray(" + std::string(name) + ")");
   if (a.shape(2) > 1 && a.strides(2) != 4)
     value_fail(name, "must have contiguous rows (inner stride 4 bytes), got inner stride " +
                          std::to_string(a.strides(2)) + "; pass numpy.ascontiguousarray(" + name + ")");
-  std::vector<MatrixView> out(static_cast<size_t>(a.shape(0)));
+  std::vector<RowMatrix> out(static_cast<size_t>(a.shape(0)));
   const auto* base = static_cast<const unsigned char*>(a.data());
-  for (py::ssize_t i = 0; i < a.shape(0); ++i) out[i] = MatrixView{base + i * a.strides(0), a.shape(1), a.shape(2), a.strides(1)};
+  for (py::ssize_t i = 0; i < a.shape(0); ++i)
+    out[i] = RowMatrix{base + i * a.strides(0), a.shape(1), a.shape(2), a.strides(1)};
   return out;
 }
 
-MatrixView typed_matrix(py::handle obj, DType dtype, const char* name) {
+bool is_uint16(const py::array& a) { return is_kind(a, 'u', 2); }
+
+bool dtype_of(const py::array& a, DType* out) {
+  if (is_kind(a, 'f', 4)) *out = DType::f32;
+  else if (is_kind(a, 'f', 2)) *out = DType::f16;
+  else if (is_kind(a, 'i', 1)) *out = DType::i8;
+  else if (a.itemsize() == 2 && py::str(a.dtype().attr("name")).cast<std::string>() == "bfloat16") *out = DType::bf16;
+  else return false;
+  return true;
+}
+
+RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name) {
   py::array a = require_ndarray(obj, name, "a 2-D numpy array");
   bool ok = false;
   switch (dtype) {
@@ -118,7 +130,9 @@ MatrixView typed_matrix(py::handle obj, DType dtype, const char* name) {
     case DType::i8: ok = is_kind(a, 'i', 1); break;
   }
   if (!ok) type_fail(name, std::string("a ") + dtype_name(dtype) + " array", a, "");
-  return matrix_2d(a, name);
+  RowMatrix m = matrix_2d(a, name);
+  m.dtype = dtype;
+  return m;
 }
 
 const unsigned char* row_scales(py::handle obj, DType dtype, int64_t rows, const char* name, int64_t* stride) {
@@ -145,7 +159,7 @@ RaggedView ragged_view(py::handle tokens_obj, py::handle offsets_obj, py::handle
   const std::string base = name;
   const std::string prefix = base.empty() ? "" : base + ".";
   const std::string tname = prefix + "tokens", oname = prefix + "offsets", sname = prefix + "scales";
-  MatrixView tokens = typed_matrix(tokens_obj, dtype, tname.c_str());
+  RowMatrix tokens = typed_matrix(tokens_obj, dtype, tname.c_str());
 
   py::array offsets = require_ndarray(offsets_obj, oname.c_str(), "a 1-D int64 numpy array");
   if (!is_kind(offsets, 'i', 8))
@@ -155,16 +169,28 @@ RaggedView ragged_view(py::handle tokens_obj, py::handle offsets_obj, py::handle
   if (offsets.strides(0) < 0) value_fail(oname.c_str(), "has a negative stride; pass a contiguous copy");
 
   RaggedView r;
-  r.tokens = tokens.data;
-  r.n_tokens = tokens.rows;
-  r.dim = tokens.cols;
-  r.row_stride = tokens.row_stride;
-  r.dtype = dtype;
+  r.tokens = tokens;
   r.offsets = static_cast<const unsigned char*>(offsets.data());
   r.offset_stride = offsets.strides(0);
   r.count = offsets.shape(0) - 1;
-  r.scales = row_scales(scales_obj, dtype, r.n_tokens, sname.c_str(), &r.scale_stride);
+  r.tokens.scales = row_scales(scales_obj, dtype, tokens.rows, sname.c_str(), &r.tokens.scale_stride);
   return r;
+}
+
+int64_t k_arg(py::handle k_obj, int64_t available, bool allow_none) {
+  if (k_obj.is_none() && allow_none) return available;
+  // Any integer (numpy's too, through __index__), never a bool or a float.
+  PyObject* index = py::isinstance<py::bool_>(k_obj) ? nullptr : PyNumber_Index(k_obj.ptr());
+  if (!index) {
+    PyErr_Clear();
+    throw py::type_error(std::string("k must be ") + (allow_none ? "None or " : "") + "an int >= 0, got " +
+                         describe(k_obj));
+  }
+  const py::int_ k = py::reinterpret_steal<py::int_>(index);
+  // Compared as Python ints: a k beyond int64 (either way) must not overflow a cast.
+  if (k < py::int_(0)) throw py::value_error("k must be >= 0, got " + py::str(k).cast<std::string>());
+  if (k >= py::int_(available)) return available;
+  return k.cast<int64_t>();
 }
 
 int threads_arg(py::handle threads) {

@@ -23,15 +23,20 @@ std::string describe(py::handle obj);
 py::array require_ndarray(py::handle obj, const char* name, const char* expected);
 
 // A 2-D float32 matrix whose rows are contiguous (any non-negative row stride).
-MatrixView float32_matrix(const py::array& a, const char* name);
+RowMatrix float32_matrix(const py::array& a, const char* name);
 
 // A 2-D float32 matrix (one item) or a 3-D batch (items, rows, dim) viewed as matrices.
 // `single` tells which was given.
-std::vector<MatrixView> float32_batch(const py::array& a, const char* name, bool& single);
+std::vector<RowMatrix> float32_batch(const py::array& a, const char* name, bool& single);
+
+// The storage type of a's elements (float32, float16, ml_dtypes bfloat16, int8); false for
+// anything else (uint16 bits included: only a declared dtype makes them bfloat16).
+bool dtype_of(const py::array& a, DType* out);
+bool is_uint16(const py::array& a);
 
 // A 2-D matrix of the given element type (float32, float16, bfloat16 as ml_dtypes or
 // uint16 bits, int8) with contiguous rows.
-MatrixView typed_matrix(py::handle obj, DType dtype, const char* name);
+RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name);
 
 // For int8: the float32 scale per row (1-D, `rows` entries; *stride set in bytes). For
 // other types scales must be None and nullptr is returned.
@@ -43,6 +48,17 @@ RaggedView ragged_view(py::handle tokens, py::handle offsets, py::handle scales,
 
 // None -> 0 (library default), else an int >= 1.
 int threads_arg(py::handle threads);
+
+// The one rule for k: an int >= 0 (not a bool), or None for "all" where allow_none; the
+// result is min(k, available), so results are never padded. Checked before any allocation.
+int64_t k_arg(py::handle k, int64_t available, bool allow_none);
+
+// A new result array: (cols,) for a single query, else (rows, cols).
+template <class T>
+py::array_t<T> result_array(bool single, int64_t rows, int64_t cols) {
+  if (single) return py::array_t<T>(static_cast<py::ssize_t>(cols));
+  return py::array_t<T>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
+}
 
 // A 1-D or 2-D C-contiguous aligned int64 array (candidate ids).
 py::array int64_ids(py::handle obj, const char* name);

@@ -1,5 +1,5 @@
-// Bindings for MUVERA FDE: plans (random state in kernel form), encoding, Google's random
-// state, and test hooks for the random-stream primitives.
+// Bindings for MUVERA FDE: plans (random state in kernel form), encoding and Google's random
+// state (the random-stream test hooks are in testing.cpp).
 #include "muvera_nano/fde.h"
 
 #include <pybind11/numpy.h>
@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "../src/fde_random.h"
 #include "arrays.h"
 #include "muvera_nano/maxsim.h"
+#include "stores.h"
 
 namespace muvera_nano::bindings {
 namespace {
@@ -28,8 +28,8 @@ const T* state_array(py::handle obj, const char* name, int64_t rows, int64_t col
   if (!py::isinstance<py::array_t<T, py::array::c_style>>(obj))
     throw py::type_error(std::string(name) + " must be a C-contiguous " + dtype + " array, got " + describe(obj));
   auto a = py::reinterpret_borrow<py::array_t<T, py::array::c_style>>(obj);
-  const bool ok = (rows < 0) ? (a.ndim() == 1 && a.shape(0) == cols)
-                             : (a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols);
+  const bool ok =
+      (rows < 0) ? (a.ndim() == 1 && a.shape(0) == cols) : (a.ndim() == 2 && a.shape(0) == rows && a.shape(1) == cols);
   if (!ok)
     throw py::value_error(std::string(name) + " must have shape " +
                           (rows < 0 ? "(" + std::to_string(cols) + ",)"
@@ -72,16 +72,17 @@ bool overlaps(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
   return a_bytes && b_bytes && pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
-py::array encode(const PyFdePlan& p, py::handle tokens, py::handle offsets, int kind, bool fill, py::handle out_obj,
+py::array encode(const PyFdePlan& p, py::handle items_obj, FdeKind kind, bool fill, py::handle out_obj,
                  py::handle threads) {
   const int n_threads = threads_arg(threads);
-  RaggedView items = ragged_view(tokens, offsets, py::none(), DType::f32, "items");
-  validate_ragged(items, "items");
+  const RaggedView& items = ragged_arg(items_obj, "items").view;
+  if (items.tokens.dtype != DType::f32)
+    throw py::type_error(std::string("items must hold float32 tokens, got ") + dtype_name(items.tokens.dtype));
   const int64_t dim = fde_output_dim(*p.plan);
-  if (items.dim != fde_input_dim(*p.plan))
-    throw py::value_error("items.tokens has dimension " + std::to_string(items.dim) +
+  if (items.tokens.cols != fde_input_dim(*p.plan))
+    throw py::value_error("items.tokens has dimension " + std::to_string(items.tokens.cols) +
                           " but the FDE configuration has dimension " + std::to_string(fde_input_dim(*p.plan)));
-  if (kind == 0 && fill) throw py::value_error("fill_empty applies to documents only, not to queries");
+  if (kind == FdeKind::query && fill) throw py::value_error("fill_empty applies to documents only, not to queries");
 
   py::array_t<float> out;
   int64_t row_stride = dim;
@@ -100,27 +101,30 @@ py::array encode(const PyFdePlan& p, py::handle tokens, py::handle offsets, int 
     if ((dim > 1 && out.strides(1) != 4) || out.strides(0) < 0 || out.strides(0) % 4 != 0 ||
         !(out.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
       throw py::value_error("out must be aligned with contiguous rows (inner stride 4 bytes), got strides (" +
-                            std::to_string(out.strides(0)) + ", " + std::to_string(out.ndim() > 1 ? out.strides(1) : 0) +
-                            ")");
+                            std::to_string(out.strides(0)) + ", " +
+                            std::to_string(out.ndim() > 1 ? out.strides(1) : 0) + ")");
     row_stride = out.strides(0) / 4;
     const size_t out_bytes = items.count ? static_cast<size_t>((items.count - 1) * out.strides(0) + dim * 4) : 0;
     const size_t tok_bytes =
-        items.n_tokens ? static_cast<size_t>((items.n_tokens - 1) * items.row_stride + items.dim * 4) : 0;
-    if (overlaps(out.data(), out_bytes, items.tokens, tok_bytes) ||
+        items.tokens.rows
+            ? static_cast<size_t>((items.tokens.rows - 1) * items.tokens.row_stride + items.tokens.cols * 4)
+            : 0;
+    if (overlaps(out.data(), out_bytes, items.tokens.data, tok_bytes) ||
         overlaps(out.data(), out_bytes, items.offsets, static_cast<size_t>((items.count + 1) * items.offset_stride)))
       throw py::value_error("out must not share memory with the input tokens or offsets");
   }
   float* dst = out.mutable_data();
   {
     py::gil_scoped_release release;
-    fde_encode(*p.plan, items, kind == 0 ? FdeKind::query : FdeKind::document, fill, dst, row_stride, n_threads);
+    fde_encode(*p.plan, items, kind, fill, dst, row_stride, n_threads);
   }
   return out;
 }
 
 py::dict google_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, int64_t projection_dim, int64_t final_dim,
                       int64_t seed) {
-  if (dim < 1 || dim > (int64_t{1} << 22)) throw py::value_error("dimension must be in [1, 4194304], got " + std::to_string(dim));
+  if (dim < 1 || dim > (int64_t{1} << 22))
+    throw py::value_error("dimension must be in [1, 4194304], got " + std::to_string(dim));
   if (repetitions < 1) throw py::value_error("repetitions must be >= 1, got " + std::to_string(repetitions));
   if (simhash_bits < 0 || simhash_bits > 30)
     throw py::value_error("simhash_bits must be in [0, 30], got " + std::to_string(simhash_bits));
@@ -140,8 +144,8 @@ py::dict google_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, in
     ams_sign = py::array_t<float>({repetitions, dim});
   }
   if (final_dim > 0) {
-    final_index = py::array_t<int32_t>({static_cast<int64_t>(fde)});
-    final_sign = py::array_t<float>({static_cast<int64_t>(fde)});
+    final_index = py::array_t<int32_t>(static_cast<py::ssize_t>(fde));
+    final_sign = py::array_t<float>(static_cast<py::ssize_t>(fde));
   }
   float* sh = simhash.mutable_data();
   int32_t* ac = projection_dim > 0 ? ams_column.mutable_data() : nullptr;
@@ -161,66 +165,22 @@ py::dict google_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, in
   return d;
 }
 
-// Test hook: `count` values of one primitive stream from mt19937(seed).
-py::array random_stream(const std::string& kind, int64_t seed, int64_t count, int64_t n) {
-  if (seed < 0 || seed > 0xffffffffLL) throw py::value_error("seed must be in [0, 2^32)");
-  if (count < 0) throw py::value_error("count must be >= 0");
-  fde_random::Mt19937 g(static_cast<uint32_t>(seed));
-  if (kind == "mt19937" || kind == "uniform") {
-    if (kind == "uniform" && (n < 1 || n > 0xffffffffLL)) throw py::value_error("n must be in [1, 2^32 - 1]");
-    py::array_t<uint32_t> out({count});
-    uint32_t* o = out.mutable_data();
-    for (int64_t i = 0; i < count; ++i) o[i] = kind == "mt19937" ? g.next() : fde_random::uniform_below(g, static_cast<uint32_t>(n));
-    return out;
-  }
-  if (kind == "normal" || kind == "canonical_float") {
-    py::array_t<float> out({count});
-    float* o = out.mutable_data();
-    fde_random::NormalFloat normal;
-    for (int64_t i = 0; i < count; ++i) o[i] = kind == "normal" ? normal.next(g) : fde_random::canonical_float(g);
-    return out;
-  }
-  if (kind == "canonical_double") {
-    py::array_t<double> out({count});
-    double* o = out.mutable_data();
-    for (int64_t i = 0; i < count; ++i) o[i] = fde_random::canonical_double(g);
-    return out;
-  }
-  if (kind == "bernoulli") {
-    py::array_t<bool> out({count});
-    bool* o = out.mutable_data();
-    for (int64_t i = 0; i < count; ++i) o[i] = fde_random::bernoulli_half(g);
-    return out;
-  }
-  throw py::value_error("unknown stream kind '" + kind + "'");
-}
-
-py::array log_float(py::array_t<float, py::array::c_style | py::array::forcecast> x) {
-  py::array_t<float> out({x.size()});
-  const float* in = x.data();
-  float* o = out.mutable_data();
-  for (py::ssize_t i = 0; i < x.size(); ++i) {
-    if (!(in[i] > 0.0f) || !std::isfinite(in[i])) throw py::value_error("log_float needs finite positive values");
-    o[i] = fde_random::log_float(in[i]);
-  }
-  return out;
-}
-
 }  // namespace
 
 void register_fde(py::module_& m) {
+  py::enum_<FdeKind>(m, "FdeKind", "What an FDE encodes: queries (sums per partition) or documents (averages).")
+      .value("query", FdeKind::query)
+      .value("document", FdeKind::document);
   py::class_<PyFdePlan>(m, "FdePlan")
       .def_property_readonly("input_dim", [](const PyFdePlan& p) { return fde_input_dim(*p.plan); })
       .def_property_readonly("output_dim", [](const PyFdePlan& p) { return fde_output_dim(*p.plan); });
   m.def("fde_plan", &make_plan, py::arg("dim"), py::arg("repetitions"), py::arg("simhash_bits"),
         py::arg("projection_dim"), py::arg("simhash"), py::arg("ams_column"), py::arg("ams_sign"), py::arg("final_dim"),
         py::arg("final_index"), py::arg("final_sign"));
-  m.def("fde_encode", &encode, py::arg("plan"), py::arg("tokens"), py::arg("offsets"), py::arg("kind"),
-        py::arg("fill"), py::arg("out"), py::arg("threads"));
+  m.def("fde_encode", &encode, py::arg("plan"), py::arg("items"), py::arg("kind"), py::arg("fill") = false,
+        py::arg("out") = py::none(), py::arg("threads") = py::none());
   m.def("fde_google_state", &google_state, py::arg("dim"), py::arg("repetitions"), py::arg("simhash_bits"),
         py::arg("projection_dim"), py::arg("final_dim"), py::arg("seed"));
-  m.def("_fde_random_stream", &random_stream, py::arg("kind"), py::arg("seed"), py::arg("count"), py::arg("n") = 1);
-  m.def("_fde_log_float", &log_float, py::arg("x"));
 }
 
 }  // namespace muvera_nano::bindings

@@ -10,9 +10,11 @@ namespace py = pybind11;
 
 namespace muvera_nano::bindings {
 void register_system(py::module_& m);
+void register_stores(py::module_& m);
 void register_maxsim(py::module_& m);
 void register_scan(py::module_& m);
 void register_fde(py::module_& m);
+void register_testing(py::module_& m);
 }  // namespace muvera_nano::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -23,7 +25,9 @@ PYBIND11_MODULE(_core, m) {
     throw py::import_error(e.what());
   }
   muvera_nano::bindings::register_system(m);
+  muvera_nano::bindings::register_stores(m);
   muvera_nano::bindings::register_maxsim(m);
   muvera_nano::bindings::register_scan(m);
   muvera_nano::bindings::register_fde(m);
+  muvera_nano::bindings::register_testing(m);
 }

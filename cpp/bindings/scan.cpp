@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "arrays.h"
+#include "stores.h"
 
 namespace muvera_nano::bindings {
 namespace {
 
 struct Queries {
-  MatrixView view;
+  RowMatrix view;
   bool single = false;
 };
 
@@ -30,31 +31,18 @@ Queries parse_queries(py::handle obj) {
   return q;
 }
 
-RowStore parse_rows(py::handle rows_obj, py::handle scales_obj, int dtype) {
-  if (dtype < 0 || dtype > 3) throw py::value_error("unknown row dtype code " + std::to_string(dtype));
-  RowStore s;
-  s.dtype = static_cast<DType>(dtype);
-  MatrixView m = typed_matrix(rows_obj, s.dtype, "rows");
-  s.data = m.data;
-  s.rows = m.rows;
-  s.cols = m.cols;
-  s.row_stride = m.row_stride;
-  s.scales = row_scales(scales_obj, s.dtype, s.rows, "scales", &s.scale_stride);
-  return s;
-}
-
-void check_dims(const Queries& q, const RowStore& rows) {
+void check_dims(const Queries& q, const RowMatrix& rows) {
   if (q.view.cols != rows.cols)
     throw py::value_error("queries have dimension " + std::to_string(q.view.cols) + " but rows have dimension " +
                           std::to_string(rows.cols));
 }
 
-py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle threads) {
+py::array scores(py::handle queries, py::handle rows_obj, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  const RowMatrix& rows = rows_arg(rows_obj, "rows").view;
   check_dims(q, rows);
-  py::array_t<float> out = q.single ? py::array_t<float>({rows.rows}) : py::array_t<float>({q.view.rows, rows.rows});
+  py::array_t<float> out = result_array<float>(q.single, q.view.rows, rows.rows);
   float* dst = out.mutable_data();
   {
     py::gil_scoped_release release;
@@ -63,35 +51,35 @@ py::array scores(py::handle queries, py::handle rows_obj, py::handle scales, int
   return out;
 }
 
-py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int dtype, py::handle k_obj,
-               py::handle exclude, py::handle threads) {
+py::tuple topk(py::handle queries, py::handle rows_obj, py::handle k_obj, py::handle exclude, py::handle threads) {
   const int n_threads = threads_arg(threads);
   Queries q = parse_queries(queries);
-  RowStore rows = parse_rows(rows_obj, scales, dtype);
+  const RowMatrix& rows = rows_arg(rows_obj, "rows").view;
   check_dims(q, rows);
-  if (!py::isinstance<py::int_>(k_obj) || py::isinstance<py::bool_>(k_obj))
-    throw py::type_error("k must be an int, got " + describe(k_obj));
-  const int64_t k = k_obj.cast<int64_t>();
-  if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+  k_arg(k_obj, rows.rows, false);  // type and sign first, before the mask is read
   std::vector<uint64_t> bitmap;
   if (!exclude.is_none()) {
     py::array mask = require_ndarray(exclude, "exclude", "a bool numpy array with one entry per row");
-    if (mask.dtype().kind() != 'b' || mask.ndim() != 1 || mask.shape(0) != rows.rows)
-      throw py::type_error("exclude must be a bool array of shape (" + std::to_string(rows.rows) + ",), got " +
-                           describe(exclude));
+    if (mask.dtype().kind() != 'b')
+      throw py::type_error("exclude must be a bool array, got " + describe(exclude) + "; pass exclude.astype(bool)");
+    if (mask.ndim() != 1 || mask.shape(0) != rows.rows)
+      throw py::value_error("exclude must have shape (" + std::to_string(rows.rows) + ",) (one entry per row), got " +
+                            describe(exclude));
     bitmap.assign(static_cast<size_t>((rows.rows + 63) / 64), 0);
     const auto* m = static_cast<const unsigned char*>(mask.data());
     const py::ssize_t stride = mask.strides(0);
     for (int64_t j = 0; j < rows.rows; ++j)
       if (m[j * stride]) bitmap[j >> 6] |= uint64_t{1} << (j & 63);
   }
-  py::array_t<int64_t> ids = q.single ? py::array_t<int64_t>({k}) : py::array_t<int64_t>({q.view.rows, k});
-  py::array_t<float> top = q.single ? py::array_t<float>({k}) : py::array_t<float>({q.view.rows, k});
+  // Fewer results when fewer rows are eligible: never padded with ids numpy would read as rows.
+  const int64_t kept = k_arg(k_obj, scan_eligible(rows, bitmap.empty() ? nullptr : bitmap.data()), false);
+  py::array_t<int64_t> ids = result_array<int64_t>(q.single, q.view.rows, kept);
+  py::array_t<float> top = result_array<float>(q.single, q.view.rows, kept);
   int64_t* ids_out = ids.mutable_data();
   float* top_out = top.mutable_data();
   {
     py::gil_scoped_release release;
-    scan_topk(q.view, rows, bitmap.empty() ? nullptr : bitmap.data(), k, ids_out, top_out, n_threads);
+    scan_topk(q.view, rows, bitmap.empty() ? nullptr : bitmap.data(), kept, ids_out, top_out, n_threads);
   }
   return py::make_tuple(ids, top);
 }
@@ -99,10 +87,9 @@ py::tuple topk(py::handle queries, py::handle rows_obj, py::handle scales, int d
 }  // namespace
 
 void register_scan(py::module_& m) {
-  m.def("dot_scores", &scores, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"),
-        py::arg("threads"));
-  m.def("dot_topk", &topk, py::arg("queries"), py::arg("rows"), py::arg("scales"), py::arg("dtype"), py::arg("k"),
-        py::arg("exclude"), py::arg("threads"));
+  m.def("dot_scores", &scores, py::arg("queries"), py::arg("rows"), py::arg("threads") = py::none());
+  m.def("dot_topk", &topk, py::arg("queries"), py::arg("rows"), py::arg("k"), py::arg("exclude") = py::none(),
+        py::arg("threads") = py::none());
 }
 
 }  // namespace muvera_nano::bindings

@@ -15,7 +15,6 @@ void register_system(py::module_& m) {
     for (Isa i : supported_isas()) out.emplace_back(isa_name(i));
     return out;
   });
-  m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); }, py::arg("name"));
   m.def("cpu_info", [] {
     const CpuFeatures& f = cpu_features();
     py::dict d;
@@ -31,7 +30,6 @@ void register_system(py::module_& m) {
     flags["avx512vl"] = f.avx512vl;
     flags["avx512_bf16"] = f.avx512_bf16;
     flags["avx512_vnni"] = f.avx512_vnni;
-    flags["avx512_vpopcntdq"] = f.avx512_vpopcntdq;
     flags["neon"] = f.neon;
     d["features"] = flags;
     std::vector<std::string> isas;
@@ -40,10 +38,13 @@ void register_system(py::module_& m) {
     d["isa"] = std::string(isa_name(active_isa()));
     return d;
   });
-  m.def("set_num_threads", [](py::handle n) {
-    if (n.is_none()) throw py::type_error("threads must be an int >= 1, got None");
-    set_num_threads(threads_arg(n));
-  }, py::arg("n"));
+  m.def(
+      "set_num_threads",
+      [](py::handle n) {
+        if (n.is_none()) throw py::type_error("threads must be an int >= 1, got None");
+        set_num_threads(threads_arg(n));
+      },
+      py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
 }
 

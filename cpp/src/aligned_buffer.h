@@ -14,7 +14,10 @@ class AlignedBuffer {
   explicit AlignedBuffer(size_t n) { resize(n); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
   ~AlignedBuffer() { std::free(p_); }
 
   // Grows to at least n elements; contents are not preserved.
@@ -23,7 +26,10 @@ class AlignedBuffer {
       std::free(p_);
       size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
       p_ = static_cast<T*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes));
-      if (!p_) { n_ = 0; throw std::bad_alloc(); }
+      if (!p_) {
+        n_ = 0;
+        throw std::bad_alloc();
+      }
       n_ = n;
     }
     return p_;

@@ -18,7 +18,9 @@ namespace muvera_nano {
 namespace {
 
 #if MUVERA_NANO_X86
-struct Regs { unsigned a = 0, b = 0, c = 0, d = 0; };
+struct Regs {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+};
 
 Regs cpuid(unsigned leaf, unsigned sub = 0) {
   Regs r;
@@ -63,24 +65,20 @@ CpuFeatures detect() {
   Regs r1 = cpuid(1);
   bool osxsave = (r1.c >> 27) & 1;
   unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  bool os_ymm = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+  bool os_ymm = (xcr0 & 0x6) == 0x6;              // SSE + AVX state
   bool os_zmm = os_ymm && (xcr0 & 0xE0) == 0xE0;  // opmask + ZMM_Hi256 + Hi16_ZMM
 
-  f.sse42 = (r1.c >> 20) & 1;
-  f.avx = os_ymm && ((r1.c >> 28) & 1);
-  f.fma = f.avx && ((r1.c >> 12) & 1);
-  f.f16c = f.avx && ((r1.c >> 29) & 1);
+  const bool avx = os_ymm && ((r1.c >> 28) & 1);
+  f.fma = avx && ((r1.c >> 12) & 1);
+  f.f16c = avx && ((r1.c >> 29) & 1);
   if (max_leaf >= 7) {
     Regs r7 = cpuid(7, 0);
-    f.avx2 = f.avx && ((r7.b >> 5) & 1);
-    f.bmi2 = (r7.b >> 8) & 1;
+    f.avx2 = avx && ((r7.b >> 5) & 1);
     f.avx512f = os_zmm && ((r7.b >> 16) & 1);
     f.avx512dq = f.avx512f && ((r7.b >> 17) & 1);
-    f.avx512cd = f.avx512f && ((r7.b >> 28) & 1);
     f.avx512bw = f.avx512f && ((r7.b >> 30) & 1);
     f.avx512vl = f.avx512f && ((r7.b >> 31) & 1);
     f.avx512_vnni = f.avx512f && ((r7.c >> 11) & 1);
-    f.avx512_vpopcntdq = f.avx512f && ((r7.c >> 14) & 1);
     if (r7.a >= 1) {
       Regs r71 = cpuid(7, 1);
       f.avx512_bf16 = f.avx512f && ((r71.a >> 5) & 1);
@@ -139,8 +137,7 @@ bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return f.avx2 && f.fma && f.f16c;
-    case Isa::avx512:
-      return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c;
+    case Isa::avx512: return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c;
     case Isa::neon: return f.neon;
   }
   return false;
@@ -169,7 +166,8 @@ void set_active_isa(Isa isa) {
     throw std::invalid_argument(std::string("this CPU does not support the '") + isa_name(isa) +
                                 "' instruction set; supported here: " + [] {
                                   std::string s;
-                                  for (Isa i : supported_isas()) s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
+                                  for (Isa i : supported_isas())
+                                    s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
                                   return s;
                                 }());
   g_active.store(static_cast<int>(isa), std::memory_order_relaxed);

@@ -12,10 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "aligned_buffer.h"
-#include "fde_kernels.h"
+#include "dispatch.h"
+#include "fde_plan.h"
 #include "muvera_nano/maxsim.h"
 #include "muvera_nano/parallel.h"
+#include "scratch.h"
 
 namespace muvera_nano {
 
@@ -25,31 +26,8 @@ class FdePlan {
   std::vector<int32_t> col_rep, ams_coord, ams_start, final_index;
   std::vector<uint32_t> col_bit;
   int64_t final_dim = 0;
-  fde_detail::PlanView view;
+  FdePlanView view;
 };
-
-namespace fde_detail {
-
-namespace {
-thread_local AlignedBuffer<unsigned char> tls_scratch[kSlots];
-}  // namespace
-
-void* scratch(int slot, int64_t bytes) { return tls_scratch[slot].resize(static_cast<size_t>(bytes)); }
-
-const KernelTable& kernels_for(Isa isa) {
-  static const KernelTable scalar = scalar_kernels();
-#if defined(__x86_64__) || defined(_M_X64)
-  static const KernelTable avx2 = isa_supported(Isa::avx2) ? avx2_kernels() : scalar;
-  static const KernelTable avx512 = isa_supported(Isa::avx512) ? avx512_kernels() : scalar;
-  if (isa == Isa::avx512) return avx512;
-  if (isa == Isa::avx2) return avx2;
-#endif
-#if defined(__aarch64__)
-  static const KernelTable neon = neon_kernels();
-  if (isa == Isa::neon) return neon;
-#endif
-  return scalar;
-}
 
 namespace {
 
@@ -62,7 +40,7 @@ inline void two_sum(double a, double b, double& s, double& err) {
 
 }  // namespace
 
-bool exact_positive(const PlanView& plan, const unsigned char* row, int64_t col) {
+bool fde_exact_positive(const FdePlanView& plan, const unsigned char* row, int64_t col) {
   const int64_t d = plan.dim, cols = plan.cols;
   // Products of two floats are exact in double (48 significant bits, exponents in range).
   double sum = 0.0, mag = 0.0;
@@ -91,8 +69,6 @@ bool exact_positive(const PlanView& plan, const unsigned char* row, int64_t col)
   }
   return !expansion.empty() && expansion.back() > 0.0;
 }
-
-}  // namespace fde_detail
 
 namespace {
 
@@ -138,7 +114,8 @@ std::shared_ptr<const FdePlan> fde_make_plan(const FdeRandomState& s) {
   double max_norm = 0.0;
   for (int64_t c = 0; c < cols; ++c) {
     double n2 = 0.0;
-    for (int64_t i = 0; i < d; ++i) n2 += static_cast<double>(plan->simhash[i * cols + c]) * plan->simhash[i * cols + c];
+    for (int64_t i = 0; i < d; ++i)
+      n2 += static_cast<double>(plan->simhash[i * cols + c]) * plan->simhash[i * cols + c];
     const double norm = std::sqrt(n2) * (1.0 + 0x1p-40);
     plan->col_norm[c] = round_up_float(norm);
     plan->col_rep[c] = static_cast<int32_t>(c / bits);
@@ -189,7 +166,7 @@ std::shared_ptr<const FdePlan> fde_make_plan(const FdeRandomState& s) {
     plan->final_dim = s.final_dim;
   }
 
-  fde_detail::PlanView& v = plan->view;
+  FdePlanView& v = plan->view;
   v.dim = d;
   v.reps = reps;
   v.bits = bits;
@@ -218,13 +195,12 @@ int64_t fde_output_dim(const FdePlan& plan) { return plan.final_dim > 0 ? plan.f
 
 void fde_encode(const FdePlan& plan, const RaggedView& items, FdeKind kind, bool fill_empty, float* out,
                 int64_t out_row_stride, int threads) {
-  using namespace fde_detail;
-  const PlanView& P = plan.view;
-  if (items.dtype != DType::f32)
+  const FdePlanView& P = plan.view;
+  if (items.tokens.dtype != DType::f32)
     throw std::invalid_argument(std::string("items.tokens must be float32 for FDE encoding, got ") +
-                                dtype_name(items.dtype));
-  if (items.dim != P.dim)
-    throw std::invalid_argument("items.tokens has dimension " + std::to_string(items.dim) +
+                                dtype_name(items.tokens.dtype));
+  if (items.tokens.cols != P.dim)
+    throw std::invalid_argument("items.tokens has dimension " + std::to_string(items.tokens.cols) +
                                 " but the FDE configuration has dimension " + std::to_string(P.dim));
   if (kind == FdeKind::query && fill_empty)
     throw std::invalid_argument("fill_empty applies to documents only, not to queries");
@@ -233,34 +209,29 @@ void fde_encode(const FdePlan& plan, const RaggedView& items, FdeKind kind, bool
     throw std::invalid_argument("out row stride " + std::to_string(out_row_stride) + " is shorter than a row (" +
                                 std::to_string(out_dim) + ")");
   validate_ragged(items, "items");
-  threads = resolve_threads(threads);
   if (items.count == 0) return;
 
-  const EncodeFn encode = kernels_for(active_isa()).encode;
+  const FdeEncodeFn encode = active_kernels().fde_encode;
   const bool document = kind == FdeKind::document;
   const bool final = plan.final_dim > 0;
 
   // Multiply-adds per item, to size pieces (~50 us) and run small calls inline.
-  const double per_item = (static_cast<double>(items.n_tokens) / static_cast<double>(items.count) + 1.0) *
+  const double per_item = (static_cast<double>(items.tokens.rows) / static_cast<double>(items.count) + 1.0) *
                               static_cast<double>(P.dim) * static_cast<double>(P.cols + P.reps + 1) +
                           static_cast<double>(out_dim);
-  constexpr double kPieceWork = 1 << 21;
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kPieceWork / per_item));
-  const double pieces = per_item * static_cast<double>(items.count) / kPieceWork;
-  if (pieces < 2) threads = 1;
-  else threads = static_cast<int>(std::min<double>(threads, pieces));
+  const Split split = split_work(items.count, per_item, 1 << 21, threads);
 
   std::mutex error_mu;
   int64_t bad_item = -1, bad_row = -1;
-  parallel_for(items.count, grain, threads, [&](int64_t b, int64_t e) {
+  parallel_for(split, [&](int64_t, int64_t b, int64_t e) {
     for (int64_t j = b; j < e; ++j) {
       const int64_t a = items.offset(j), z = items.offset(j + 1);
-      if (a < 0 || z < a || z > items.n_tokens)
+      if (a < 0 || z < a || z > items.tokens.rows)
         throw std::invalid_argument("items.offsets changed or is invalid at item " + std::to_string(j));
-      Item it{items.row(a), z - a, items.row_stride};
+      const RowMatrix item = items.tokens.slice(a, z);
       float* dst = out + j * out_row_stride;
-      float* full = final ? static_cast<float*>(scratch(kFull, P.fde_dim * 4)) : dst;
-      const int64_t bad = encode(P, it, document, fill_empty, full);
+      float* full = final ? scratch_as<float>(kFdeFull, P.fde_dim) : dst;
+      const int64_t bad = encode(P, item, document, fill_empty, full);
       if (bad >= 0) {
         std::lock_guard<std::mutex> lock(error_mu);
         if (bad_item < 0 || j < bad_item) {
@@ -278,9 +249,10 @@ void fde_encode(const FdePlan& plan, const RaggedView& items, FdeKind kind, bool
     }
   });
   if (bad_item >= 0)
-    throw std::invalid_argument("items: item " + std::to_string(bad_item) + " has a non-finite value (NaN or inf) in row " +
-                                std::to_string(bad_row) + " (token row " +
-                                std::to_string(items.offset(bad_item) + bad_row) + "); FDE inputs must be finite");
+    throw std::invalid_argument("items: item " + std::to_string(bad_item) +
+                                " has a non-finite value (NaN or inf) in row " + std::to_string(bad_row) +
+                                " (token row " + std::to_string(items.offset(bad_item) + bad_row) +
+                                "); FDE inputs must be finite");
 }
 
 }  // namespace muvera_nano

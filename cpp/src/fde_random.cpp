@@ -126,8 +126,8 @@ bool bernoulli_half(Mt19937& g) { return canonical_double(g) < 0.5; }
 using namespace fde_random;
 
 void fde_google_random_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, int64_t projection_dim,
-                             int64_t final_dim, uint32_t seed, float* simhash, int32_t* ams_column,
-                             float* ams_sign, int32_t* final_index, float* final_sign) {
+                             int64_t final_dim, uint32_t seed, float* simhash, int32_t* ams_column, float* ams_sign,
+                             int32_t* final_index, float* final_sign) {
   if (dim < 1 || repetitions < 1 || simhash_bits < 0 || simhash_bits > 30 || projection_dim < 0 ||
       projection_dim > 0x7fffffff || final_dim < 0 || final_dim > 0x7fffffff)
     throw std::invalid_argument("fde_google_random_state: parameters out of range");

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "aligned_buffer.h"
-#include "maxsim_kernels.h"
+#include "dispatch.h"
 #include "muvera_nano/parallel.h"
 #include "number_formats.h"
 
@@ -27,39 +27,10 @@ const char* dtype_name(DType t) {
   return "unknown";
 }
 
-namespace maxsim_detail {
-
 namespace {
-thread_local AlignedBuffer<float> tls_scratch_f32;
-thread_local AlignedBuffer<uint8_t> tls_scratch_u8;
-}  // namespace
 
-float* scratch_f32(int64_t n) { return tls_scratch_f32.resize(static_cast<size_t>(n)); }
-uint8_t* scratch_u8(int64_t n) { return tls_scratch_u8.resize(static_cast<size_t>(n)); }
-
-const KernelTable& kernels_for(Isa isa) {
-  static const KernelTable scalar = scalar_kernels();
-#if defined(__x86_64__) || defined(_M_X64)
-  static const KernelTable avx2 = isa_supported(Isa::avx2) ? avx2_kernels() : scalar;
-  static const KernelTable avx512 = [] {
-    if (!isa_supported(Isa::avx512)) return scalar;
-    KernelTable t = avx512_kernels();
-    const CpuFeatures& f = cpu_features();
-    if (f.avx512_bf16) t.bf16 = {avx512_bf16_dot_kernel(), Layout::bf16_pairs};
-    if (f.avx512_vnni) t.i8 = {avx512_vnni_kernel(), Layout::i8_quads};
-    return t;
-  }();
-  if (isa == Isa::avx512) return avx512;
-  if (isa == Isa::avx2) return avx2;
-#endif
-#if defined(__aarch64__)
-  static const KernelTable neon = neon_kernels();
-  if (isa == Isa::neon) return neon;
-#endif
-  return scalar;
-}
-
-namespace {
+// Multiply-adds per piece of work (~50 us): sizes pieces and runs small calls inline.
+constexpr double kPieceWork = 1 << 22;
 
 struct QueryPack {
   AlignedBuffer<float> f32;
@@ -72,7 +43,7 @@ struct QueryPack {
 
 // Packs query rows along lanes in the layout the kernel reads, with the value
 // transformation the document type implies (see PackedQuery).
-void pack_query(const MatrixView& q, DType doc_type, Layout layout, QueryPack& out) {
+void pack_query(const RowMatrix& q, DType doc_type, QueryLayout layout, QueryPack& out) {
   const int64_t rows = q.rows, dim = q.cols;
   const int64_t lanes = (rows + kLaneAlign - 1) / kLaneAlign * kLaneAlign;
   PackedQuery& v = out.view;
@@ -81,18 +52,16 @@ void pack_query(const MatrixView& q, DType doc_type, Layout layout, QueryPack& o
   v.dim = dim;
 
   std::vector<float> row(static_cast<size_t>(dim));
-  auto read_row = [&](int64_t i) {
-    std::memcpy(row.data(), q.data + i * q.row_stride, static_cast<size_t>(dim) * 4);
-  };
+  auto read_row = [&](int64_t i) { std::memcpy(row.data(), q.row(i), static_cast<size_t>(dim) * 4); };
 
   if (doc_type == DType::i8) {
     float* scale = out.scale.resize(static_cast<size_t>(lanes));
     std::fill(scale, scale + lanes, 0.0f);
-    const int64_t groups = layout == Layout::i8_quads ? (dim + 3) / 4 : dim;
+    const int64_t groups = layout == QueryLayout::i8_quads ? (dim + 3) / 4 : dim;
     int8_t* qi = nullptr;
     float* qf = nullptr;
     int32_t* bias = nullptr;
-    if (layout == Layout::i8_quads) {
+    if (layout == QueryLayout::i8_quads) {
       qi = out.i8.resize(static_cast<size_t>(groups * lanes * 4));
       std::fill(qi, qi + groups * lanes * 4, int8_t{0});
       bias = out.bias.resize(static_cast<size_t>(lanes));
@@ -121,7 +90,7 @@ void pack_query(const MatrixView& q, DType doc_type, Layout layout, QueryPack& o
     return;
   }
 
-  if (layout == Layout::bf16_pairs) {
+  if (layout == QueryLayout::bf16_pairs) {
     const int64_t pairs = (dim + 1) / 2;
     uint16_t* qb = out.bf16.resize(static_cast<size_t>(pairs * lanes * 2));
     std::fill(qb, qb + pairs * lanes * 2, uint16_t{0});
@@ -138,56 +107,42 @@ void pack_query(const MatrixView& q, DType doc_type, Layout layout, QueryPack& o
   const bool round_bf16 = doc_type == DType::bf16;
   for (int64_t i = 0; i < rows; ++i) {
     read_row(i);
-    for (int64_t k = 0; k < dim; ++k)
-      qf[k * lanes + i] = round_bf16 ? bf16_to_f32(f32_to_bf16(row[k])) : row[k];
+    for (int64_t k = 0; k < dim; ++k) qf[k * lanes + i] = round_bf16 ? bf16_to_f32(f32_to_bf16(row[k])) : row[k];
   }
   v.f32 = qf;
 }
 
-DocRows doc_rows(const RaggedView& docs, int64_t j) {
-  int64_t a = docs.offset(j), b = docs.offset(j + 1);
-  if (a < 0 || b < a || b > docs.n_tokens)
-    throw std::invalid_argument("docs.offsets changed or is invalid at document " + std::to_string(j) +
-                                ": rows [" + std::to_string(a) + ", " + std::to_string(b) + ") with " +
-                                std::to_string(docs.n_tokens) + " token rows");
-  DocRows d;
-  d.data = docs.row(a);
-  d.rows = b - a;
-  d.row_stride = docs.row_stride;
-  if (docs.dtype == DType::i8) {
-    d.scales = docs.scales + a * docs.scale_stride;
-    d.scale_stride = docs.scale_stride;
-  }
-  return d;
+// Document j, its offsets checked again (the caller's array may have changed since validation).
+RowMatrix document(const RaggedView& docs, int64_t j) {
+  const int64_t a = docs.offset(j), b = docs.offset(j + 1);
+  if (a < 0 || b < a || b > docs.tokens.rows)
+    throw std::invalid_argument("docs.offsets changed or is invalid at document " + std::to_string(j) + ": rows [" +
+                                std::to_string(a) + ", " + std::to_string(b) + ") with " +
+                                std::to_string(docs.tokens.rows) + " token rows");
+  return docs.tokens.slice(a, b);
 }
 
-std::vector<QueryPack> pack_queries(const MatrixView* queries, int64_t n_queries, const RaggedView& docs,
-                                    Layout layout, int threads) {
+std::vector<QueryPack> pack_queries(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs,
+                                    QueryLayout layout, int threads) {
   for (int64_t i = 0; i < n_queries; ++i)
-    if (queries[i].cols != docs.dim)
-      throw std::invalid_argument("query " + std::to_string(i) + " has dimension " +
-                                  std::to_string(queries[i].cols) + " but the documents have dimension " +
-                                  std::to_string(docs.dim));
+    if (queries[i].cols != docs.tokens.cols)
+      throw std::invalid_argument("query " + std::to_string(i) + " has dimension " + std::to_string(queries[i].cols) +
+                                  " but the documents have dimension " + std::to_string(docs.tokens.cols));
   std::vector<QueryPack> packs(static_cast<size_t>(n_queries));
-  parallel_for(n_queries, 16, threads, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) pack_query(queries[i], docs.dtype, layout, packs[i]);
+  const double per_query = static_cast<double>(docs.tokens.cols) * (n_queries ? queries[0].rows + 1 : 1);
+  parallel_for(split_work(n_queries, per_query, kPieceWork / 8, threads), [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) pack_query(queries[i], docs.tokens.dtype, layout, packs[i]);
   });
   return packs;
 }
 
-// Multiply-adds per unit of work, to size pieces (~50 us each) and to run small calls inline.
-constexpr double kPieceWork = 1 << 22;
-
-int threads_for(double total_work, int threads) {
-  double useful = total_work / kPieceWork;
-  if (useful < 2) return 1;
-  return static_cast<int>(std::min<double>(threads, useful));
+int64_t total_rows(const RowMatrix* queries, int64_t n) {
+  int64_t rows = 0;
+  for (int64_t i = 0; i < n; ++i) rows += queries[i].rows;
+  return rows;
 }
 
 }  // namespace
-}  // namespace maxsim_detail
-
-using namespace maxsim_detail;
 
 void validate_ragged(const RaggedView& r, const char* what) {
   const std::string prefix = *what ? std::string(what) + "." : std::string();
@@ -197,45 +152,38 @@ void validate_ragged(const RaggedView& r, const char* what) {
   for (int64_t i = 0; i < r.count; ++i) {
     int64_t a = r.offset(i), b = r.offset(i + 1);
     if (b < a)
-      throw std::invalid_argument(prefix + "offsets must be non-decreasing; offsets[" + std::to_string(i + 1) +
-                                  "] = " + std::to_string(b) + " < offsets[" + std::to_string(i) +
-                                  "] = " + std::to_string(a));
+      throw std::invalid_argument(prefix + "offsets must be non-decreasing; offsets[" + std::to_string(i + 1) + "] = " +
+                                  std::to_string(b) + " < offsets[" + std::to_string(i) + "] = " + std::to_string(a));
   }
-  if (r.offset(r.count) != r.n_tokens)
-    throw std::invalid_argument(prefix + "offsets must end at the number of token rows (" +
-                                std::to_string(r.n_tokens) + "), got " + std::to_string(r.offset(r.count)));
-  if (r.dtype == DType::i8 && r.scales == nullptr)
+  const RowMatrix& t = r.tokens;
+  if (r.offset(r.count) != t.rows)
+    throw std::invalid_argument(prefix + "offsets must end at the number of token rows (" + std::to_string(t.rows) +
+                                "), got " + std::to_string(r.offset(r.count)));
+  if (t.dtype == DType::i8 && t.scales == nullptr)
     throw std::invalid_argument(prefix + "scales: int8 tokens need a float32 scale per row");
-  if (r.dtype == DType::i8 && r.dim > 65536)
+  if (t.dtype == DType::i8 && t.cols > 65536)
     throw std::invalid_argument(prefix + "tokens: int8 tokens support dimensions up to 65536, got " +
-                                std::to_string(r.dim));
+                                std::to_string(t.cols));
 }
 
-void maxsim_all(const MatrixView* queries, int64_t n_queries, const RaggedView& docs, float* scores,
-                int threads) {
-  threads = resolve_threads(threads);
-  const Entry& kernel = kernels_for(active_isa()).for_dtype(docs.dtype);
+void maxsim_all(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs, float* scores, int threads) {
+  const MaxSimKernel& kernel = active_kernels().maxsim[static_cast<int>(docs.tokens.dtype)];
   std::vector<QueryPack> packs = pack_queries(queries, n_queries, docs, kernel.layout, threads);
   const int64_t n_docs = docs.count;
   if (n_queries == 0 || n_docs == 0) return;
 
-  int64_t query_rows = 0;
-  for (int64_t i = 0; i < n_queries; ++i) query_rows += queries[i].rows;
-  const double per_doc = (static_cast<double>(docs.n_tokens) / n_docs + 1) * docs.dim * (query_rows + 1);
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kPieceWork / per_doc));
-  threads = threads_for(per_doc * n_docs, threads);
-
-  parallel_for(n_docs, grain, threads, [&](int64_t b, int64_t e) {
+  const double per_doc =
+      (static_cast<double>(docs.tokens.rows) / n_docs + 1) * docs.tokens.cols * (total_rows(queries, n_queries) + 1);
+  parallel_for(split_work(n_docs, per_doc, kPieceWork, threads), [&](int64_t, int64_t b, int64_t e) {
     for (int64_t j = b; j < e; ++j) {
-      DocRows d = doc_rows(docs, j);
+      const RowMatrix d = document(docs, j);
       for (int64_t i = 0; i < n_queries; ++i) scores[i * n_docs + j] = kernel.fn(packs[i].view, d);
     }
   });
 }
 
-void maxsim_candidates(const MatrixView* queries, int64_t n_queries, const RaggedView& docs,
-                       const int64_t* candidates, int64_t n_candidates, float* scores, int threads) {
-  threads = resolve_threads(threads);
+void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs, const int64_t* candidates,
+                       int64_t n_candidates, float* scores, int threads) {
   const int64_t n_docs = docs.count;
   std::vector<uint64_t> seen(static_cast<size_t>((n_docs + 63) / 64));
   for (int64_t i = 0; i < n_queries; ++i) {
@@ -243,9 +191,9 @@ void maxsim_candidates(const MatrixView* queries, int64_t n_queries, const Ragge
     for (int64_t c = 0; c < n_candidates; ++c) {
       int64_t id = row[c];
       if (id < 0 || id >= n_docs)
-        throw std::out_of_range("candidates[" + (n_queries > 1 ? std::to_string(i) + ", " : std::string()) +
-                                std::to_string(c) + "] = " + std::to_string(id) + " is not a document index in [0, " +
-                                std::to_string(n_docs) + ")");
+        throw std::invalid_argument("candidates[" + (n_queries > 1 ? std::to_string(i) + ", " : std::string()) +
+                                    std::to_string(c) + "] = " + std::to_string(id) +
+                                    " is not a document index in [0, " + std::to_string(n_docs) + ")");
       uint64_t bit = uint64_t{1} << (id & 63);
       if (seen[id >> 6] & bit)
         throw std::invalid_argument("candidates" + (n_queries > 1 ? "[" + std::to_string(i) + "]" : std::string()) +
@@ -255,23 +203,16 @@ void maxsim_candidates(const MatrixView* queries, int64_t n_queries, const Ragge
     for (int64_t c = 0; c < n_candidates; ++c) seen[row[c] >> 6] = 0;
   }
 
-  const Entry& kernel = kernels_for(active_isa()).for_dtype(docs.dtype);
+  const MaxSimKernel& kernel = active_kernels().maxsim[static_cast<int>(docs.tokens.dtype)];
   std::vector<QueryPack> packs = pack_queries(queries, n_queries, docs, kernel.layout, threads);
   const int64_t n_items = n_queries * n_candidates;
   if (n_items == 0) return;
 
-  int64_t query_rows = 0;
-  for (int64_t i = 0; i < n_queries; ++i) query_rows += queries[i].rows;
-  const double per_item = (static_cast<double>(docs.n_tokens) / std::max<int64_t>(n_docs, 1) + 1) * docs.dim *
-                          (static_cast<double>(query_rows) / n_queries + 1);
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kPieceWork / per_item));
-  threads = threads_for(per_item * n_items, threads);
-
-  parallel_for(n_items, grain, threads, [&](int64_t b, int64_t e) {
-    for (int64_t it = b; it < e; ++it) {
-      int64_t i = it / n_candidates;
-      scores[it] = kernel.fn(packs[i].view, doc_rows(docs, candidates[it]));
-    }
+  const double per_item = (static_cast<double>(docs.tokens.rows) / std::max<int64_t>(n_docs, 1) + 1) *
+                          docs.tokens.cols * (static_cast<double>(total_rows(queries, n_queries)) / n_queries + 1);
+  parallel_for(split_work(n_items, per_item, kPieceWork, threads), [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it)
+      scores[it] = kernel.fn(packs[it / n_candidates].view, document(docs, candidates[it]));
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -36,7 +37,7 @@ constexpr int kMaxThreads = 1024;
 struct Job {
   int64_t n_items = 0, grain = 1, n_pieces = 0;
   void* ctx = nullptr;
-  detail::RangeFn fn = nullptr;
+  detail::PieceFn fn = nullptr;
   int max_helpers = 0;
   int helpers_joined = 0;  // guarded by Pool::mu
   int helpers_active = 0;  // guarded by Pool::mu
@@ -46,9 +47,7 @@ struct Job {
   std::exception_ptr error;
   std::condition_variable done_cv;
 
-  bool wants_helper() const {
-    return helpers_joined < max_helpers && next.load(std::memory_order_relaxed) < n_pieces;
-  }
+  bool wants_helper() const { return helpers_joined < max_helpers && next.load(std::memory_order_relaxed) < n_pieces; }
 
   void run_pieces() {
     while (!failed.load(std::memory_order_relaxed)) {
@@ -57,7 +56,7 @@ struct Job {
       int64_t begin = p * grain;
       int64_t end = std::min(n_items, begin + grain);
       try {
-        fn(ctx, begin, end);
+        fn(ctx, p, begin, end);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mu);
         if (!error) error = std::current_exception();
@@ -147,8 +146,8 @@ Pool& pool() {
 
 void set_num_threads(int n) {
   if (n < 1 || n > kMaxThreads)
-    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) +
-                                ", got " + std::to_string(n));
+    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(n));
   g_num_threads.store(n, std::memory_order_relaxed);
 }
 
@@ -165,20 +164,38 @@ int get_num_threads() {
 int resolve_threads(int requested) {
   if (requested <= 0) return get_num_threads();
   if (requested > kMaxThreads)
-    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) +
-                                ", got " + std::to_string(requested));
+    throw std::invalid_argument("threads must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(requested));
   return requested;
+}
+
+Split split_work(int64_t items, double item_cost, double piece_cost, int threads, int64_t min_grain,
+                 int pieces_per_thread) {
+  threads = resolve_threads(threads);
+  Split s;
+  s.items = items < 0 ? 0 : items;
+  if (min_grain < 1) min_grain = 1;
+  const double total = item_cost * static_cast<double>(s.items);
+  const double useful = piece_cost > 0 ? total / piece_cost : 0.0;
+  s.threads = useful < 2 ? 1 : static_cast<int>(std::min<double>(threads, useful));
+  double grain = item_cost > 0 ? piece_cost / item_cost : static_cast<double>(s.items);
+  if (pieces_per_thread > 0 && s.threads > 1)
+    grain =
+        std::min(grain, std::ceil(static_cast<double>(s.items) / (static_cast<double>(pieces_per_thread) * s.threads)));
+  grain = std::min(std::max(grain, static_cast<double>(min_grain)), static_cast<double>(std::max<int64_t>(s.items, 1)));
+  s.grain = static_cast<int64_t>(grain);
+  return s;
 }
 
 namespace detail {
 
-void parallel_for_impl(int64_t n_items, int64_t grain, int threads, void* ctx, RangeFn fn) {
+void parallel_for_impl(const Split& split, void* ctx, PieceFn fn) {
+  const int64_t n_items = split.items, grain = split.grain < 1 ? 1 : split.grain;
   if (n_items <= 0) return;
-  if (grain < 1) grain = 1;
-  int64_t n_pieces = (n_items + grain - 1) / grain;
-  if (threads <= 1 || n_pieces == 1) {
+  const int64_t n_pieces = (n_items + grain - 1) / grain;
+  if (split.threads <= 1 || n_pieces == 1) {
     // Same pieces as the parallel path, so a piece's results never depend on `threads`.
-    for (int64_t begin = 0; begin < n_items; begin += grain) fn(ctx, begin, std::min(n_items, begin + grain));
+    for (int64_t p = 0; p < n_pieces; ++p) fn(ctx, p, p * grain, std::min(n_items, (p + 1) * grain));
     return;
   }
   Job job;
@@ -187,7 +204,7 @@ void parallel_for_impl(int64_t n_items, int64_t grain, int threads, void* ctx, R
   job.n_pieces = n_pieces;
   job.ctx = ctx;
   job.fn = fn;
-  pool().run(job, static_cast<int>(std::min<int64_t>(threads, n_pieces)));
+  pool().run(job, static_cast<int>(std::min<int64_t>(split.threads, n_pieces)));
   if (job.error) std::rethrow_exception(job.error);
 }
 

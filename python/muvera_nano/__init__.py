@@ -4,14 +4,9 @@ Kernels (MaxSim, MUVERA FDE) run in a C++ core with runtime CPU dispatch and a
 persistent thread pool; numpy arrays are read in place.
 """
 
-from __future__ import annotations
-
-import contextlib as _contextlib
-
-from . import _core
 from ._core import cpu_info, get_num_threads, isa, set_num_threads, supported_isas
+from .fde import FDEConfig  # MUVERA fixed dimensional encodings
 from .kernels import Ragged, dot_scores, dot_topk, maxsim, pylate_rerank, quantize_int8, rerank
-from .fde import FDEConfig  # noqa: E402  (MUVERA fixed dimensional encodings)
 
 __version__ = "0.1.0"
 
@@ -30,14 +25,3 @@ __all__ = [
     "set_num_threads",
     "supported_isas",
 ]
-
-
-@_contextlib.contextmanager
-def _forced_isa(name: str):
-    """Tests only: run the block with the kernels of instruction set `name` (process-wide)."""
-    previous = isa()
-    _core.set_isa(name)
-    try:
-        yield
-    finally:
-        _core.set_isa(previous)

@@ -10,8 +10,8 @@ parallel. Two presets reproduce the reference implementations exactly:
 - ``FDEConfig.txtai(...)``: txtai 9.x ``Muvera`` (numpy ``default_rng`` matrices, no fill),
   optionally L2-normalised as txtai's index does.
 
-``FDEConfig.recommended(dim)`` is the setting this project's index uses; see its docstring
-for the measurement behind it.
+``FDEConfig.recommended(dim)`` is the setting this project's index uses (the measurement
+behind it: bench/README.md, section FDE).
 
 What is computed (both presets): for each repetition r, a token's partition is the Gray-code
 fold of its SimHash sign bits (decided on the exact dot product), its projected vector (AMS
@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _core
 from .kernels import Ragged
 
-__all__ = ["FDEConfig", "PRESETS"]
+__all__ = ["PRESETS", "FDEConfig"]
 
 PRESETS = ("google", "txtai")
 _FORMAT = "muvera_nano.fde.FDEConfig"
@@ -101,7 +102,9 @@ class FDEConfig:
         else:
             _check_int("seed", self.seed, 0)
             if self.final_dimension is not None:
-                raise ValueError("final_dimension is only defined for the google preset (txtai has no final projection)")
+                raise ValueError(
+                    "final_dimension is only defined for the google preset (txtai has no final projection)"
+                )
         p = self.dimension if self.projection_dimension is None else self.projection_dimension
         total = self.repetitions * (1 << self.simhash_bits) * p
         if total > _MAX_OUTPUT:
@@ -118,51 +121,49 @@ class FDEConfig:
 
     # -- presets ----------------------------------------------------------------------
     @classmethod
-    def google(cls, dimension: int, repetitions: int = 20, simhash_bits: int = 5,
-               projection_dimension: int | None = 16, *, fill_empty: bool = True,
-               final_dimension: int | None = None, seed: int = 1) -> "FDEConfig":
+    def google(
+        cls,
+        dimension: int,
+        repetitions: int = 20,
+        simhash_bits: int = 5,
+        projection_dimension: int | None = 16,
+        *,
+        fill_empty: bool = True,
+        final_dimension: int | None = None,
+        seed: int = 1,
+    ) -> FDEConfig:
         """Google graph-mining's FixedDimensionalEncodingConfig (its default seed is 1;
         ``projection_dimension=None`` is DEFAULT_IDENTITY, an int AMS_SKETCH)."""
-        return cls(dimension, repetitions, simhash_bits, projection_dimension, fill_empty, final_dimension, seed,
-                   "google")
+        return cls(
+            dimension, repetitions, simhash_bits, projection_dimension, fill_empty, final_dimension, seed, "google"
+        )
 
     @classmethod
-    def txtai(cls, dimension: int = 128, repetitions: int = 20, hashes: int = 5, projection: int | None = 16,
-              seed: int = 42, *, normalize: bool = False) -> "FDEConfig":
+    def txtai(
+        cls,
+        dimension: int = 128,
+        repetitions: int = 20,
+        hashes: int = 5,
+        projection: int | None = 16,
+        seed: int = 42,
+        *,
+        normalize: bool = False,
+    ) -> FDEConfig:
         """txtai 9.x ``Muvera(repetitions, hashes, projection, seed)``: no fill, no final
         projection. ``projection`` None or 0 is the identity. ``normalize=True`` gives the
         vectors txtai's index stores (L2-normalised)."""
         return cls(dimension, repetitions, hashes, projection or None, False, None, seed, "txtai", normalize)
 
     @classmethod
-    def recommended(cls, dimension: int = 128) -> "FDEConfig":
+    def recommended(cls, dimension: int = 128) -> FDEConfig:
         """The default of this project's index: Google's streams, (R, k, p) = (20, 5, 16), no
         fill, outputs L2-normalised (10,240 values for any d).
 
-        Chosen by measurement (bench/bench_fde.py): recall of the exact-MaxSim top-10 among the
-        FDE's top-100 candidates (the index re-ranks 100 by default) on three corpora: "real",
-        1,722 standard-library docstrings and 300 first-line queries encoded by a real BERT
-        (all-MiniLM-L6-v2 as a PyLate ColBERT, 384 -> 128; a stand-in for the nano model);
-        "clustered", 10,000 synthetic documents of tokens around topic centres; "random", the
-        standard workload of i.i.d. unit tokens (10,000 documents, 1,000 queries):
-
-        =================================  =====  =========  ======  ================
-        configuration                      real   clustered  random  random @1000
-        =================================  =====  =========  ======  ================
-        (20,5,16) no fill, normalised      0.693  0.952      0.062   0.408
-        (20,5,16) no fill (raw)            0.725  0.940      0.002   0.086
-        (20,5,16) fill, normalised         0.635  0.967      0.063   0.410
-        (20,5,16) fill (Google's default)  0.529  0.919      0.000   0.064
-        (20,4,8) fill, normalised          0.536  0.937      0.051   0.328
-        (40,5,16) fill                     0.637  0.955      0.001   0.078
-        txtai (20,5,16), raw               0.686  0.944      0.002   0.080
-        =================================  =====  =========  ======  ================
-
-        No fill wins on real token vectors (filling an empty partition with a token that is
-        not there adds noise to short documents); normalising removes the length bias that
-        makes raw FDEs fail on the random workload (there MaxSim grows with document length,
-        while a document's FDE is made of centroids whose norm shrinks with it) at a small cost
-        on real tokens. This setting is within 0.04 of the best on every corpus.
+        Chosen by measurement (bench/bench_fde.py; the table is in bench/README.md, section
+        FDE): no fill wins on real token vectors (filling an empty partition with a token that
+        is not there adds noise to short documents), and normalising removes the length bias
+        that makes raw FDEs fail on random tokens, at a small cost on real ones. This setting
+        is within 0.04 of the best recall on every corpus measured.
         """
         return cls(dimension, 20, 5, 16, False, None, 1, "google", True)
 
@@ -187,7 +188,7 @@ class FDEConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FDEConfig":
+    def from_dict(cls, data: dict[str, Any]) -> FDEConfig:
         if not isinstance(data, dict):
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         data = dict(data)
@@ -205,8 +206,14 @@ class FDEConfig:
         return cls(**data)
 
     # -- encoding ---------------------------------------------------------------------
-    def encode_queries(self, queries: Ragged | Sequence[np.ndarray] | np.ndarray, *, lengths: Any = None,
-                       threads: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    def encode_queries(
+        self,
+        queries: Ragged | Sequence[np.ndarray] | np.ndarray,
+        *,
+        lengths: Any = None,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encodes queries (sums per partition) into an (n, output_dim) float32 array.
 
         ``queries``: a float32 :class:`Ragged` (read in place), a list of (rows, d) float32
@@ -214,30 +221,37 @@ class FDEConfig:
         ``lengths`` (rows used per item; without it every row counts). ``out``: an
         (n, output_dim) float32 array to write into.
         """
-        return self._encode(queries, lengths, 0, threads, out, "queries")
+        return self._encode(queries, lengths, _core.FdeKind.query, threads, out, "queries")
 
-    def encode_documents(self, documents: Ragged | Sequence[np.ndarray] | np.ndarray, *, lengths: Any = None,
-                         threads: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    def encode_documents(
+        self,
+        documents: Ragged | Sequence[np.ndarray] | np.ndarray,
+        *,
+        lengths: Any = None,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Encodes documents (averages per partition, ``fill_empty`` as configured); the
         arguments are as for :meth:`encode_queries`."""
-        return self._encode(documents, lengths, 1, threads, out, "documents")
+        return self._encode(documents, lengths, _core.FdeKind.document, threads, out, "documents")
 
     def encode_query(self, tokens: np.ndarray, *, threads: int | None = None) -> np.ndarray:
         """One query, (rows, d) float32 -> (output_dim,)."""
-        return self._encode(_single(tokens, "tokens"), None, 0, threads, None, "tokens")[0]
+        return self._encode(_single(tokens, "tokens"), None, _core.FdeKind.query, threads, None, "tokens")[0]
 
     def encode_document(self, tokens: np.ndarray, *, threads: int | None = None) -> np.ndarray:
         """One document, (rows, d) float32 -> (output_dim,)."""
-        return self._encode(_single(tokens, "tokens"), None, 1, threads, None, "tokens")[0]
+        return self._encode(_single(tokens, "tokens"), None, _core.FdeKind.document, threads, None, "tokens")[0]
 
-    def _encode(self, items: Any, lengths: Any, kind: int, threads: int | None, out: np.ndarray | None,
-                name: str) -> np.ndarray:
+    def _encode(
+        self, items: Any, lengths: Any, kind: _core.FdeKind, threads: int | None, out: np.ndarray | None, name: str
+    ) -> np.ndarray:
         ragged = _as_ragged(items, lengths, name, self.dimension)
         if ragged.dim != self.dimension:
             raise ValueError(f"{name} have dimension {ragged.dim} but the FDE configuration has {self.dimension}")
         plan = _plan(_state_key(self))
-        fill = bool(self.fill_empty and kind == 1)
-        result = _core.fde_encode(plan, ragged.tokens, ragged.offsets, kind, fill, out, threads)
+        fill = bool(self.fill_empty and kind == _core.FdeKind.document)
+        result = _core.fde_encode(plan, ragged, kind, fill, out, threads)
         if self.normalize:
             norms = np.linalg.norm(result, axis=1)[:, np.newaxis]
             np.divide(result, norms, out=result, where=norms > 0)
@@ -245,8 +259,15 @@ class FDEConfig:
 
 
 def _state_key(cfg: FDEConfig) -> tuple:
-    return (cfg.preset, cfg.dimension, cfg.repetitions, cfg.simhash_bits, cfg.projection_dimension or 0,
-            cfg.final_dimension or 0, cfg.seed)
+    return (
+        cfg.preset,
+        cfg.dimension,
+        cfg.repetitions,
+        cfg.simhash_bits,
+        cfg.projection_dimension or 0,
+        cfg.final_dimension or 0,
+        cfg.seed,
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -266,8 +287,9 @@ def _state(key: tuple) -> dict[str, np.ndarray | None]:
 def _plan(key: tuple) -> Any:
     _, dim, reps, bits, proj, final, _ = key
     s = _state(key)
-    return _core.fde_plan(dim, reps, bits, proj, s["simhash"], s["ams_column"], s["ams_sign"], final,
-                          s["final_index"], s["final_sign"])
+    return _core.fde_plan(
+        dim, reps, bits, proj, s["simhash"], s["ams_column"], s["ams_sign"], final, s["final_index"], s["final_sign"]
+    )
 
 
 def _txtai_state(dim: int, reps: int, bits: int, proj: int, seed: int) -> dict[str, np.ndarray | None]:
@@ -279,13 +301,12 @@ def _txtai_state(dim: int, reps: int, bits: int, proj: int, seed: int) -> dict[s
     ams_sign = np.empty((reps, dim), np.float32) if proj else None
     for r in range(reps):
         rng = np.random.default_rng(seed + r)
-        simhash[:, r * bits:(r + 1) * bits] = rng.normal(loc=0.0, scale=1.0, size=(dim, bits)).astype(np.float32)
+        simhash[:, r * bits : (r + 1) * bits] = rng.normal(loc=0.0, scale=1.0, size=(dim, bits)).astype(np.float32)
         if proj:
             rng = np.random.default_rng(seed + r)
             ams_column[r] = rng.integers(0, proj, size=dim)
             ams_sign[r] = rng.choice([-1.0, 1.0], size=dim)
-    return {"simhash": simhash, "ams_column": ams_column, "ams_sign": ams_sign, "final_index": None,
-            "final_sign": None}
+    return {"simhash": simhash, "ams_column": ams_column, "ams_sign": ams_sign, "final_index": None, "final_sign": None}
 
 
 def _single(tokens: Any, name: str) -> Ragged:
@@ -306,8 +327,10 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
         return items
     if isinstance(items, np.ndarray):
         if items.ndim != 3:
-            raise ValueError(f"{name} must be a Ragged, a list of 2-D arrays or a 3-D array (items, rows, dim), "
-                             f"got an array of shape {items.shape}")
+            raise ValueError(
+                f"{name} must be a Ragged, a list of 2-D arrays or a 3-D array (items, rows, dim), "
+                f"got an array of shape {items.shape}"
+            )
         if items.dtype != np.float32:
             raise TypeError(f"{name} must be float32, got {items.dtype}; convert with .astype(numpy.float32)")
         if lengths is not None:
@@ -332,5 +355,7 @@ def _as_ragged(items: Any, lengths: Any, name: str, dim: int) -> Ragged:
         np.cumsum([a.shape[0] for a in items], out=offsets[1:])
         tokens = np.concatenate(items, axis=0) if offsets[-1] > 0 else np.zeros((0, dim), np.float32)
         return Ragged(tokens, offsets)
-    raise TypeError(f"{name} must be a muvera_nano.Ragged, a list of 2-D float32 arrays or a 3-D float32 array, "
-                    f"got {type(items).__name__}")
+    raise TypeError(
+        f"{name} must be a muvera_nano.Ragged, a list of 2-D float32 arrays or a 3-D float32 array, "
+        f"got {type(items).__name__}"
+    )

@@ -9,15 +9,14 @@ explicit converters (``Ragged.from_list``, ``Ragged.from_padded``, ``Ragged.asty
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _core
 
-# Element types a token store may hold, as the codes the core uses.
-_DTYPE_CODES = {"float32": 0, "float16": 1, "bfloat16": 2, "int8": 3}
-_DTYPE_NAMES = {v: k for k, v in _DTYPE_CODES.items()}
+_DTYPES = ("float32", "float16", "bfloat16", "int8")
 
 
 def _bfloat16():
@@ -28,51 +27,24 @@ def _bfloat16():
     return ml_dtypes.bfloat16
 
 
-def _dtype_code(tokens: Any, dtype: Any, name: str = "tokens") -> int:
-    """The core's code for the element type of `tokens` (the argument called `name`)."""
-    if not isinstance(tokens, np.ndarray):
-        raise TypeError(f"{name} must be a 2-D numpy array, got {type(tokens).__name__}")
-    if dtype is not None:
-        declared = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-        if declared not in _DTYPE_CODES:
-            raise ValueError(f"dtype must be one of {sorted(_DTYPE_CODES)}, got {dtype!r}")
-        return _DTYPE_CODES[declared]
-    found = tokens.dtype.name
-    if found in _DTYPE_CODES:
-        return _DTYPE_CODES[found]
-    if found == "uint16":
-        raise TypeError(f"uint16 {name} are ambiguous: if they hold bfloat16 bits, pass dtype='bfloat16'")
-    raise TypeError(
-        f"{name} must be float32, float16, bfloat16 (ml_dtypes) or int8, got {tokens.dtype}; "
-        "convert with .astype(numpy.float32)"
-    )
-
-
-class Ragged:
+class Ragged(_core.RaggedStore):
     """A set of multi-vectors in canonical ragged form.
 
     Item ``i`` is ``tokens[offsets[i]:offsets[i + 1]]``. ``tokens`` is (T, dim) with
-    contiguous rows; ``offsets`` is int64 of length n + 1, starting at 0, non-decreasing
-    and ending at T. int8 tokens carry a float32 ``scales`` entry per row (the value of a
-    row is ``scales[t] * tokens[t]``); see :func:`quantize_int8`.
+    contiguous rows, stored as float32, float16, bfloat16 (ml_dtypes) or int8; the type is
+    read from the array (``dtype='bfloat16'`` is needed only for uint16 arrays holding
+    bfloat16 bits). ``offsets`` is int64 of length n + 1, starting at 0, non-decreasing and
+    ending at T. int8 tokens carry a float32 ``scales`` entry per row (the value of a row is
+    ``scales[t] * tokens[t]``); see :func:`quantize_int8`.
 
-    The arrays are referenced, not copied, and validated once here.
+    ``Ragged(tokens, offsets, scales=None, *, dtype=None)``: the arrays are referenced, not
+    copied, and validated once here (TypeError for a wrong type, ValueError for a wrong
+    shape or value).
     """
-
-    __slots__ = ("_tokens", "_offsets", "_scales", "_code")
-
-    def __init__(self, tokens: np.ndarray, offsets: np.ndarray, scales: np.ndarray | None = None, *,
-                 dtype: str | None = None):
-        code = _dtype_code(tokens, dtype)
-        _core.check_ragged(tokens, offsets, scales, code, "")
-        self._tokens = tokens
-        self._offsets = offsets
-        self._scales = scales
-        self._code = code
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def from_list(cls, arrays: Sequence[np.ndarray], *, dim: int | None = None) -> "Ragged":
+    def from_list(cls, arrays: Sequence[np.ndarray], *, dim: int | None = None) -> Ragged:
         """Concatenates a list of (rows, dim) arrays of one float dtype (a copy)."""
         arrays = list(arrays)
         if not arrays:
@@ -94,7 +66,7 @@ class Ragged:
         return cls(np.concatenate(arrays, axis=0), offsets)
 
     @classmethod
-    def from_padded(cls, padded: np.ndarray, lengths: Sequence[int] | np.ndarray) -> "Ragged":
+    def from_padded(cls, padded: np.ndarray, lengths: Sequence[int] | np.ndarray) -> Ragged:
         """Drops padding from a (n, max_rows, dim) array given each item's row count (a copy)."""
         if not isinstance(padded, np.ndarray) or padded.ndim != 3:
             got = f"shape {padded.shape}" if isinstance(padded, np.ndarray) else type(padded).__name__
@@ -109,64 +81,37 @@ class Ragged:
         mask = np.arange(padded.shape[1])[None, :] < lengths[:, None]
         return cls(np.ascontiguousarray(padded[mask]), offsets)
 
-    def astype(self, dtype: str, *, threads: int | None = None) -> "Ragged":
+    def astype(self, dtype: str, *, threads: int | None = None) -> Ragged:
         """The same items stored as float32, float16, bfloat16 or int8 (a copy)."""
-        if dtype not in _DTYPE_CODES:
-            raise ValueError(f"dtype must be one of {sorted(_DTYPE_CODES)}, got {dtype!r}")
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
         if dtype == self.dtype:
             return self
         rows = self.to_float32()
         if dtype == "float32":
-            return Ragged(rows, self._offsets)
+            return Ragged(rows, self.offsets)
         if dtype == "float16":
-            return Ragged(_core.convert_rows(rows, 1, threads).view(np.float16), self._offsets)
+            return Ragged(_core.convert_rows(rows, _core.DType.float16, threads).view(np.float16), self.offsets)
         if dtype == "bfloat16":
-            return Ragged(_core.convert_rows(rows, 2, threads).view(_bfloat16()), self._offsets)
+            return Ragged(_core.convert_rows(rows, _core.DType.bfloat16, threads).view(_bfloat16()), self.offsets)
         q, scales = quantize_int8(rows, threads=threads)
-        return Ragged(q, self._offsets, scales)
+        return Ragged(q, self.offsets, scales)
 
     def to_float32(self) -> np.ndarray:
         """The token rows as float32 (dequantized for int8; a copy unless already float32)."""
-        if self._code == 0:
-            return self._tokens
-        if self._code == 3:
-            return self._tokens.astype(np.float32) * self._scales[:, None]
-        if self._code == 2 and self._tokens.dtype == np.uint16:
-            return (self._tokens.astype(np.uint32) << 16).view(np.float32)
-        return self._tokens.astype(np.float32)
+        tokens, dtype = self.tokens, self.dtype
+        if dtype == "float32":
+            return tokens
+        if dtype == "int8":
+            return tokens.astype(np.float32) * self.scales[:, None]
+        if dtype == "bfloat16" and tokens.dtype == np.uint16:
+            return (tokens.astype(np.uint32) << 16).view(np.float32)
+        return tokens.astype(np.float32)
 
-    # -- access ---------------------------------------------------------------------
-    @property
-    def tokens(self) -> np.ndarray:
-        return self._tokens
-
-    @property
-    def offsets(self) -> np.ndarray:
-        return self._offsets
-
-    @property
-    def scales(self) -> np.ndarray | None:
-        return self._scales
-
-    @property
-    def dtype(self) -> str:
-        """Storage type: 'float32', 'float16', 'bfloat16' or 'int8'."""
-        return _DTYPE_NAMES[self._code]
-
-    @property
-    def dim(self) -> int:
-        return self._tokens.shape[1]
-
-    @property
-    def n_tokens(self) -> int:
-        return self._tokens.shape[0]
-
+    # -- access (tokens, offsets, scales, dtype, dim, n_tokens and len() are native) ----
     @property
     def lengths(self) -> np.ndarray:
-        return np.diff(self._offsets)
-
-    def __len__(self) -> int:
-        return self._offsets.shape[0] - 1
+        return np.diff(self.offsets)
 
     def __getitem__(self, i: int) -> np.ndarray:
         """Item i's token rows (a view; int8 rows without their scales)."""
@@ -174,19 +119,11 @@ class Ragged:
         if not -n <= i < n:
             raise IndexError(f"item {i} out of range for {n} items")
         i %= n
-        return self._tokens[self._offsets[i]:self._offsets[i + 1]]
+        offsets = self.offsets
+        return self.tokens[offsets[i] : offsets[i + 1]]
 
     def __repr__(self) -> str:
         return f"Ragged({len(self)} items, {self.n_tokens} tokens, dim {self.dim}, {self.dtype})"
-
-
-def _require_ragged(docs: Any, name: str = "docs") -> Ragged:
-    if not isinstance(docs, Ragged):
-        raise TypeError(
-            f"{name} must be a muvera_nano.Ragged, got {type(docs).__name__}; "
-            "build one with Ragged(tokens, offsets) or Ragged.from_list(arrays)"
-        )
-    return docs
 
 
 def maxsim(queries: np.ndarray | Ragged, docs: Ragged, *, threads: int | None = None) -> np.ndarray:
@@ -197,48 +134,59 @@ def maxsim(queries: np.ndarray | Ragged, docs: Ragged, *, threads: int | None = 
     query scores 0, an empty document -inf, and NaN inputs give NaN. Document storage
     types and their error bounds are described in the README.
     """
-    _require_ragged(docs)
-    if isinstance(queries, Ragged):
-        if queries._code != 0:
-            raise TypeError(f"queries must hold float32 tokens, got {queries.dtype}")
-        return _core.maxsim(queries._tokens, queries._offsets, docs._tokens, docs._offsets, docs._scales,
-                            docs._code, threads)
-    return _core.maxsim(queries, None, docs._tokens, docs._offsets, docs._scales, docs._code, threads)
+    return _core.maxsim(queries, docs, threads)
 
 
-def rerank(query: np.ndarray | Ragged, docs: Ragged, *, candidates: np.ndarray | None = None,
-           k: int | None = None, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Scores a query against all documents (or `candidates`, int64 document indices) and
-    returns the best ``k`` (all by default) as ``(ids, scores)``, sorted by score
+def rerank(
+    query: np.ndarray | Ragged,
+    docs: Ragged,
+    *,
+    candidates: np.ndarray | None = None,
+    k: int | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores a query against all documents (or `candidates`, int64 document indices, each
+    at most once) and returns the best ``k`` as ``(ids, scores)``, sorted by score
     descending, equal scores by lower document index, NaN last.
 
-    One query (rows, dim) gives 1-D results; a batch ((n_queries, rows, dim) or Ragged)
-    gives (n_queries, k) results and takes candidates of shape (n_queries, n_candidates).
+    ``k``: None for all, else an int >= 0; ``min(k, number of candidates)`` results are
+    returned. One query (rows, dim) gives 1-D results; a batch ((n_queries, rows, dim) or
+    Ragged) gives (n_queries, k) results and takes candidates of shape
+    (n_queries, n_candidates).
     """
-    _require_ragged(docs)
-    if isinstance(query, Ragged):
-        if query._code != 0:
-            raise TypeError(f"query must hold float32 tokens, got {query.dtype}")
-        return _core.rerank(query._tokens, query._offsets, docs._tokens, docs._offsets, docs._scales, docs._code,
-                            candidates, k, threads)
-    return _core.rerank(query, None, docs._tokens, docs._offsets, docs._scales, docs._code, candidates, k, threads)
+    return _core.rerank(query, docs, candidates, k, threads)
 
 
-def dot_scores(queries: np.ndarray, rows: np.ndarray, *, scales: np.ndarray | None = None,
-               dtype: str | None = None, threads: int | None = None) -> np.ndarray:
+def dot_scores(
+    queries: np.ndarray,
+    rows: np.ndarray,
+    *,
+    scales: np.ndarray | None = None,
+    dtype: str | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
     """Dot products of float32 queries ((dim,) or (n_queries, dim)) with every row of `rows`
-    (n, dim), stored as float32, float16, bfloat16 or int8 with per-row `scales`."""
-    return _core.dot_scores(queries, rows, scales, _dtype_code(rows, dtype, "rows"), threads)
+    (n, dim), stored as float32, float16, bfloat16 or int8 with per-row `scales`. The type
+    is read from `rows`; ``dtype='bfloat16'`` is needed only for uint16 bfloat16 bits."""
+    return _core.dot_scores(queries, _core.Rows(rows, scales, dtype=dtype), threads)
 
 
-def dot_topk(queries: np.ndarray, rows: np.ndarray, k: int, *, scales: np.ndarray | None = None,
-             dtype: str | None = None, exclude: np.ndarray | None = None,
-             threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dot_topk(
+    queries: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+    *,
+    scales: np.ndarray | None = None,
+    dtype: str | None = None,
+    exclude: np.ndarray | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The k rows with the largest dot product per query, as (ids, scores) sorted like
     :func:`rerank`, scanning every row once (top-k selection fused into the scan). Rows
-    whose entry in the bool mask `exclude` is set are skipped; when fewer than k rows are
-    eligible the remaining ids are -1 and scores NaN."""
-    return _core.dot_topk(queries, rows, scales, _dtype_code(rows, dtype, "rows"), k, exclude, threads)
+    whose entry in the bool mask `exclude` is set are skipped. ``k`` is an int >= 0; when
+    fewer than k rows are eligible, fewer results are returned (min(k, eligible rows) per
+    query), never padding."""
+    return _core.dot_topk(queries, _core.Rows(rows, scales, dtype=dtype), k, exclude, threads)
 
 
 def quantize_int8(rows: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -256,8 +204,13 @@ def _as_rows(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def pylate_rerank(documents_ids: Sequence[Sequence[Any]], queries_embeddings: Any, documents_embeddings: Any, *,
-                  threads: int | None = None) -> list[list[dict]]:
+def pylate_rerank(
+    documents_ids: Sequence[Sequence[Any]],
+    queries_embeddings: Any,
+    documents_embeddings: Any,
+    *,
+    threads: int | None = None,
+) -> list[list[dict]]:
     """Drop-in for ``pylate.rank.rerank``: per query, its documents as ``{"id", "score"}``
     sorted by score descending. Scores are exact MaxSim (PyLate zero-pads documents, so a
     short document's row maximum is never below 0 there; here it is the true maximum)."""
@@ -273,8 +226,9 @@ def pylate_rerank(documents_ids: Sequence[Sequence[Any]], queries_embeddings: An
         q = _as_rows(q_emb, f"queries_embeddings[{qi}]")
         if len(ids) != len(d_embs):
             raise ValueError(f"documents_ids[{qi}] has {len(ids)} ids but documents_embeddings[{qi}] has {len(d_embs)}")
-        docs = Ragged.from_list([_as_rows(d, f"documents_embeddings[{qi}][{j}]") for j, d in enumerate(d_embs)],
-                                dim=q.shape[1])
+        docs = Ragged.from_list(
+            [_as_rows(d, f"documents_embeddings[{qi}][{j}]") for j, d in enumerate(d_embs)], dim=q.shape[1]
+        )
         order, scores = rerank(q, docs, threads=threads)
         results.append([{"id": ids[j], "score": s} for j, s in zip(order.tolist(), scores.tolist())])
     return results

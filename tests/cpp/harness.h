@@ -22,32 +22,36 @@ struct Register {
 
 }  // namespace harness
 
-#define TEST(name)                                                  \
-  static void test_##name();                                        \
-  static harness::Register register_##name(#name, test_##name);     \
+#define TEST(name)                                              \
+  static void test_##name();                                    \
+  static harness::Register register_##name(#name, test_##name); \
   static void test_##name()
 
-#define CHECK(cond)                                                                      \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      ++harness::failures;                                                               \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);      \
-    }                                                                                    \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      ++harness::failures;                                                          \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                               \
   } while (0)
 
-#define CHECK_MSG(cond, ...)                                                             \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      ++harness::failures;                                                               \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);      \
-      std::fprintf(stderr, __VA_ARGS__);                                                 \
-      std::fprintf(stderr, "\n");                                                        \
-    }                                                                                    \
+#define CHECK_MSG(cond, ...)                                                        \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      ++harness::failures;                                                          \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                            \
+      std::fprintf(stderr, "\n");                                                   \
+    }                                                                               \
   } while (0)
 
-#define CHECK_THROWS(expr)                                                               \
-  do {                                                                                   \
-    bool thrown_ = false;                                                                \
-    try { expr; } catch (...) { thrown_ = true; }                                        \
-    CHECK_MSG(thrown_, "expected an exception from %s", #expr);                          \
+#define CHECK_THROWS(expr)                                      \
+  do {                                                          \
+    bool thrown_ = false;                                       \
+    try {                                                       \
+      expr;                                                     \
+    } catch (...) {                                             \
+      thrown_ = true;                                           \
+    }                                                           \
+    CHECK_MSG(thrown_, "expected an exception from %s", #expr); \
   } while (0)

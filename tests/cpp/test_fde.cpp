@@ -50,10 +50,10 @@ Setup make(int64_t dim, int64_t reps, int64_t bits, int64_t proj, int64_t final_
 
 RaggedView view(const std::vector<float>& tok, const std::vector<int64_t>& offs, int64_t dim, int64_t stride) {
   RaggedView rv;
-  rv.tokens = reinterpret_cast<const unsigned char*>(tok.data());
-  rv.n_tokens = offs.back();
-  rv.dim = dim;
-  rv.row_stride = stride * 4;
+  rv.tokens.data = reinterpret_cast<const unsigned char*>(tok.data());
+  rv.tokens.rows = offs.back();
+  rv.tokens.cols = dim;
+  rv.tokens.row_stride = stride * 4;
   rv.offsets = reinterpret_cast<const unsigned char*>(offs.data());
   rv.count = static_cast<int64_t>(offs.size()) - 1;
   return rv;
@@ -94,8 +94,8 @@ TEST(fde_every_isa_matches_scalar) {
               fde_encode(*s.plan, rv, k, kind == 1, got.data(), D, threads);
               CHECK_MSG(std::memcmp(got.data(), want.data(), want.size() * 4) == 0,
                         "%s dim %lld bits %lld proj %lld kind %d threads %d", isa_name(isa),
-                        static_cast<long long>(dim), static_cast<long long>(bits), static_cast<long long>(proj),
-                        kind, threads);
+                        static_cast<long long>(dim), static_cast<long long>(bits), static_cast<long long>(proj), kind,
+                        threads);
             }
           }
         }
@@ -126,9 +126,10 @@ TEST(fde_rejections) {
   tok[5] = std::numeric_limits<float>::infinity();
   CHECK_THROWS(fde_encode(*s.plan, view(tok, offs, 4, 4), FdeKind::document, false, out.data(), 0, 1));
   tok[5] = 1.0f;
-  for (std::vector<int64_t> bad : {std::vector<int64_t>{0, 3}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{0, 2, 1, 2}}) {
+  for (std::vector<int64_t> bad :
+       {std::vector<int64_t>{0, 3}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{0, 2, 1, 2}}) {
     RaggedView rv = view(tok, bad, 4, 4);
-    rv.n_tokens = 2;  // the store holds 2 rows whatever the offsets claim
+    rv.tokens.rows = 2;  // the store holds 2 rows whatever the offsets claim
     CHECK_THROWS(fde_encode(*s.plan, rv, FdeKind::document, false, out.data(), 0, 1));
   }
   FdeRandomState st;

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "dispatch.h"
 #include "harness.h"
 #include "muvera_nano/cpu.h"
 #include "muvera_nano/maxsim.h"
@@ -19,18 +20,18 @@ struct Store {
   DType dtype;
   int64_t dim;
   std::vector<int64_t> offsets{0};
-  std::vector<float> f32;        // the float32 rows
+  std::vector<float> f32;          // the float32 rows
   std::vector<unsigned char> raw;  // rows in the storage type
-  std::vector<float> scales;     // int8
+  std::vector<float> scales;       // int8
   RaggedView view() const {
     RaggedView r;
-    r.tokens = raw.data();
-    r.n_tokens = offsets.back();
-    r.dim = dim;
-    r.row_stride = dim * dtype_size(dtype);
-    r.dtype = dtype;
-    r.scales = dtype == DType::i8 ? reinterpret_cast<const unsigned char*>(scales.data()) : nullptr;
-    r.scale_stride = 4;
+    r.tokens.data = raw.data();
+    r.tokens.rows = offsets.back();
+    r.tokens.cols = dim;
+    r.tokens.row_stride = dim * dtype_size(dtype);
+    r.tokens.dtype = dtype;
+    r.tokens.scales = dtype == DType::i8 ? reinterpret_cast<const unsigned char*>(scales.data()) : nullptr;
+    r.tokens.scale_stride = 4;
     r.offsets = reinterpret_cast<const unsigned char*>(offsets.data());
     r.count = static_cast<int64_t>(offsets.size()) - 1;
     return r;
@@ -39,7 +40,11 @@ struct Store {
   double value(int64_t t, int64_t k) const {
     const float x = f32[t * dim + k];
     switch (dtype) {
-      case DType::f16: { uint16_t h; std::memcpy(&h, &raw[(t * dim + k) * 2], 2); return f16_to_f32(h); }
+      case DType::f16: {
+        uint16_t h;
+        std::memcpy(&h, &raw[(t * dim + k) * 2], 2);
+        return f16_to_f32(h);
+      }
       case DType::bf16: return bf16_to_f32(f32_to_bf16(x));
       case DType::i8: return static_cast<double>(static_cast<int8_t>(raw[t * dim + k])) * scales[t];
       default: return x;
@@ -81,7 +86,7 @@ Store make_store(std::mt19937& g, DType dtype, int64_t dim, const std::vector<in
     }
   if (dtype == DType::i8) {
     s.scales.resize(static_cast<size_t>(T));
-    MatrixView m{reinterpret_cast<const unsigned char*>(s.f32.data()), T, dim, dim * 4};
+    RowMatrix m = f32_matrix(s.f32.data(), T, dim);
     quantize_int8(m, reinterpret_cast<int8_t*>(s.raw.data()), s.scales.data(), 1);
   }
   return s;
@@ -105,8 +110,16 @@ std::vector<double> scored_query(const std::vector<float>& q, int64_t rows, int6
 // float64 MaxSim and a rigorous bound on float32 rounding of the same values.
 void reference(const std::vector<double>& q, int64_t rows, const Store& s, int64_t doc, double* score, double* bound) {
   const int64_t a = s.offsets[doc], b = s.offsets[doc + 1], dim = s.dim;
-  if (rows == 0) { *score = 0; *bound = 0; return; }
-  if (a == b) { *score = -INFINITY; *bound = 0; return; }
+  if (rows == 0) {
+    *score = 0;
+    *bound = 0;
+    return;
+  }
+  if (a == b) {
+    *score = -INFINITY;
+    *bound = 0;
+    return;
+  }
   const double u = std::ldexp(1.0, -24);
   double total = 0, err = 0, mags = 0;
   for (int64_t i = 0; i < rows; ++i) {
@@ -135,29 +148,34 @@ const DType kTypes[] = {DType::f32, DType::f16, DType::bf16, DType::i8};
 TEST(maxsim_every_isa_matches_float64_reference) {
   std::mt19937 g(7);
   const std::vector<int64_t> lengths = {0, 1, 2, 5, 6, 7, 11, 12, 13, 17, 31, 64};
-  for (Isa isa : supported_isas()) {
-    set_active_isa(isa);
-    for (DType dtype : kTypes) {
-      for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
-        Store s = make_store(g, dtype, dim, lengths);
-        RaggedView docs = s.view();
-        for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
-          std::vector<float> q = random_rows(g, rows, dim);
-          MatrixView qv{reinterpret_cast<const unsigned char*>(q.data()), rows, dim, dim * 4};
-          std::vector<float> got(static_cast<size_t>(docs.count));
-          maxsim_all(&qv, 1, docs, got.data(), 2);
-          std::vector<double> qs = scored_query(q, rows, dim, dtype);
-          for (int64_t j = 0; j < docs.count; ++j) {
-            double want, bound;
-            reference(qs, rows, s, j, &want, &bound);
-            const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
-            CHECK_MSG(ok, "%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
-                      dtype_name(dtype), (long long)dim, (long long)rows, (long long)j, got[j], want, bound);
+  // Each level with its extensions (AVX512_BF16 / VNNI where the CPU has them) and without.
+  for (Isa isa : supported_isas())
+    for (bool extensions : {true, false}) {
+      set_active_isa(isa);
+      set_extensions_for_testing(extensions);
+      for (DType dtype : kTypes) {
+        for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
+          Store s = make_store(g, dtype, dim, lengths);
+          RaggedView docs = s.view();
+          for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
+            std::vector<float> q = random_rows(g, rows, dim);
+            RowMatrix qv = f32_matrix(q.data(), rows, dim);
+            std::vector<float> got(static_cast<size_t>(docs.count));
+            maxsim_all(&qv, 1, docs, got.data(), 2);
+            std::vector<double> qs = scored_query(q, rows, dim, dtype);
+            for (int64_t j = 0; j < docs.count; ++j) {
+              double want, bound;
+              reference(qs, rows, s, j, &want, &bound);
+              const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
+              CHECK_MSG(ok, "%s%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
+                        extensions ? "" : " (no extensions)", dtype_name(dtype), (long long)dim, (long long)rows,
+                        (long long)j, got[j], want, bound);
+            }
           }
         }
       }
     }
-  }
+  set_extensions_for_testing(true);
   set_active_isa(supported_isas().front());
 }
 
@@ -171,7 +189,7 @@ TEST(maxsim_is_independent_of_thread_count_and_rejects_bad_candidates) {
       Store s = make_store(g, dtype, 40, lengths);
       RaggedView docs = s.view();
       std::vector<float> q = random_rows(g, 45, 40);
-      MatrixView qv{reinterpret_cast<const unsigned char*>(q.data()), 45, 40, 160};
+      RowMatrix qv = f32_matrix(q.data(), 45, 40);
       std::vector<float> one(300), two(300);
       maxsim_all(&qv, 1, docs, one.data(), 1);
       maxsim_all(&qv, 1, docs, two.data(), 3);
@@ -193,10 +211,7 @@ TEST(validate_ragged_rejects_bad_offsets) {
   std::vector<float> tokens(10 * 4);
   std::vector<int64_t> offsets = {0, 4, 10};
   RaggedView r;
-  r.tokens = reinterpret_cast<const unsigned char*>(tokens.data());
-  r.n_tokens = 10;
-  r.dim = 4;
-  r.row_stride = 16;
+  r.tokens = f32_matrix(tokens.data(), 10, 4);
   r.offsets = reinterpret_cast<const unsigned char*>(offsets.data());
   r.count = 2;
   validate_ragged(r, "docs");
@@ -206,4 +221,23 @@ TEST(validate_ragged_rejects_bad_offsets) {
   CHECK_THROWS(validate_ragged(r, "docs"));
   offsets = {0, 4, 9};
   CHECK_THROWS(validate_ragged(r, "docs"));
+}
+
+TEST(dispatch_rows_fall_back_and_patch_extensions) {
+  const KernelTable& scalar = kernel_table(Isa::scalar);
+  for (int t = 0; t < kDTypes; ++t) CHECK(scalar.maxsim[t].fn && scalar.dots[t]);
+  CHECK(scalar.fde_encode && scalar.to_half);
+  for (Isa isa : supported_isas()) {
+    const KernelTable& row = kernel_table(isa);
+    for (int t = 0; t < kDTypes; ++t) CHECK(row.maxsim[t].fn && row.dots[t]);
+    if (isa != Isa::scalar) CHECK(row.maxsim[0].fn != scalar.maxsim[0].fn && row.dots[0] != scalar.dots[0]);
+  }
+  if (isa_supported(Isa::avx512)) {
+    const int bf16 = static_cast<int>(DType::bf16), i8 = static_cast<int>(DType::i8);
+    const KernelTable& plain = kernel_table(Isa::avx512, false);
+    const KernelTable& full = kernel_table(Isa::avx512, true);
+    CHECK(plain.maxsim[bf16].layout == QueryLayout::f32_lanes && plain.maxsim[i8].layout == QueryLayout::f32_lanes);
+    CHECK((full.maxsim[bf16].layout == QueryLayout::bf16_pairs) == cpu_features().avx512_bf16);
+    CHECK((full.maxsim[i8].layout == QueryLayout::i8_quads) == cpu_features().avx512_vnni);
+  }
 }

@@ -3,15 +3,15 @@ every rejection path (a clear TypeError/ValueError naming the argument, never a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
+from fde_helpers import bits, ragged
 
 import muvera_nano as mn
 from muvera_nano import _core
-
-from fde_helpers import bits, ragged
 
 
 def test_presets_and_output_dim():
@@ -20,7 +20,13 @@ def test_presets_and_output_dim():
     assert g.output_dim == 10240
     t = mn.FDEConfig.txtai()
     assert (t.dimension, t.repetitions, t.simhash_bits, t.projection_dimension, t.seed, t.fill_empty) == (
-        128, 20, 5, 16, 42, False)
+        128,
+        20,
+        5,
+        16,
+        42,
+        False,
+    )
     assert mn.FDEConfig.txtai(8, 2, 3, None).output_dim == 2 * 8 * 8
     assert mn.FDEConfig.txtai(8, 2, 3, 0).projection_dimension is None
     assert mn.FDEConfig.google(16, 5, 5, None, final_dimension=1000).output_dim == 1000
@@ -29,8 +35,11 @@ def test_presets_and_output_dim():
 
 
 def test_roundtrip_dict_and_hash():
-    for cfg in (mn.FDEConfig.google(7, 3, 2, None, final_dimension=11, seed=2**32 - 1),
-                mn.FDEConfig.txtai(normalize=True), mn.FDEConfig.recommended(64)):
+    for cfg in (
+        mn.FDEConfig.google(7, 3, 2, None, final_dimension=11, seed=2**32 - 1),
+        mn.FDEConfig.txtai(normalize=True),
+        mn.FDEConfig.recommended(64),
+    ):
         d = json.loads(json.dumps(cfg.to_dict()))
         back = mn.FDEConfig.from_dict(d)
         assert back == cfg and hash(back) == hash(cfg)
@@ -43,27 +52,30 @@ def test_roundtrip_dict_and_hash():
     with pytest.raises(TypeError):
         mn.FDEConfig.from_dict([1])
     cfg = mn.FDEConfig.txtai()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.seed = 3  # frozen
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(dimension=0), ValueError, "dimension"),
-    (dict(dimension=8, simhash_bits=31), ValueError, "simhash_bits"),
-    (dict(dimension=8, simhash_bits=-1), ValueError, "simhash_bits"),
-    (dict(dimension=8, projection_dimension=0), ValueError, "projection_dimension"),
-    (dict(dimension=8, projection_dimension=-3), ValueError, "projection_dimension"),
-    (dict(dimension=8, repetitions=0), ValueError, "repetitions"),
-    (dict(dimension=8, final_dimension=0), ValueError, "final_dimension"),
-    (dict(dimension=8, seed=-1), ValueError, "seed"),
-    (dict(dimension=8, seed=2**32), ValueError, "seed"),
-    (dict(dimension=8, preset="faiss"), ValueError, "preset"),
-    (dict(dimension=8, preset="txtai", final_dimension=10), ValueError, "final_dimension"),
-    (dict(dimension=8.0), TypeError, "dimension"),
-    (dict(dimension=True), TypeError, "dimension"),
-    (dict(dimension=8, fill_empty=1), TypeError, "fill_empty"),
-    (dict(dimension=8, simhash_bits=30, projection_dimension=16), ValueError, "at most"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(dimension=0), ValueError, "dimension"),
+        (dict(dimension=8, simhash_bits=31), ValueError, "simhash_bits"),
+        (dict(dimension=8, simhash_bits=-1), ValueError, "simhash_bits"),
+        (dict(dimension=8, projection_dimension=0), ValueError, "projection_dimension"),
+        (dict(dimension=8, projection_dimension=-3), ValueError, "projection_dimension"),
+        (dict(dimension=8, repetitions=0), ValueError, "repetitions"),
+        (dict(dimension=8, final_dimension=0), ValueError, "final_dimension"),
+        (dict(dimension=8, seed=-1), ValueError, "seed"),
+        (dict(dimension=8, seed=2**32), ValueError, "seed"),
+        (dict(dimension=8, preset="faiss"), ValueError, "preset"),
+        (dict(dimension=8, preset="txtai", final_dimension=10), ValueError, "final_dimension"),
+        (dict(dimension=8.0), TypeError, "dimension"),
+        (dict(dimension=True), TypeError, "dimension"),
+        (dict(dimension=8, fill_empty=1), TypeError, "fill_empty"),
+        (dict(dimension=8, simhash_bits=30, projection_dimension=16), ValueError, "at most"),
+    ],
+)
 def test_config_rejections(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         mn.FDEConfig(**kwargs)
@@ -82,7 +94,7 @@ def test_input_forms():
     np.testing.assert_array_equal(bits(cfg.encode_documents(items)), bits(want))
     padded = np.zeros((3, 5, 8), np.float32)
     for i, a in enumerate(items):
-        padded[i, :len(a)] = a
+        padded[i, : len(a)] = a
     np.testing.assert_array_equal(bits(cfg.encode_documents(padded, lengths=[3, 0, 5])), bits(want))
     full = cfg.encode_queries(padded)  # every row counts
     np.testing.assert_array_equal(bits(full[2]), bits(cfg.encode_query(padded[2])))
@@ -132,16 +144,19 @@ def test_rejections_at_encode():
             cfg.encode_documents([good, x, x])
     # Bad offsets are caught before any kernel runs.
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 6], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 6], np.int64)))
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 3, 2, 5], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 3, 2, 5], np.int64)))
     with pytest.raises(ValueError, match="offsets"):
-        _core.fde_encode(_plan(cfg), good, np.array([1, 5], np.int64), 1, False, None, None)
+        cfg.encode_documents(mn.Ragged(good, np.array([1, 5], np.int64)))
     with pytest.raises(TypeError, match="int64"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 5], np.int32), 1, False, None, None)
-    # Fill applies to documents only.
+        cfg.encode_documents(mn.Ragged(good, np.array([0, 5], np.int32)))
+    # Fill applies to documents only; items must be a float32 Ragged.
+    items = mn.Ragged(good, np.array([0, 5], np.int64))
     with pytest.raises(ValueError, match="documents only"):
-        _core.fde_encode(_plan(cfg), good, np.array([0, 5], np.int64), 0, True, None, None)
+        _core.fde_encode(_plan(cfg), items, _core.FdeKind.query, True)
+    with pytest.raises(TypeError, match=r"items must be a muvera_nano\.Ragged"):
+        _core.fde_encode(_plan(cfg), good, _core.FdeKind.document)
     # Threads.
     with pytest.raises(ValueError, match="threads"):
         cfg.encode_documents([good], threads=0)
@@ -168,16 +183,36 @@ def test_out_rejections():
     tokens = big[:40].reshape(5, 8)
     tokens[:] = x
     with pytest.raises(ValueError, match="share memory"):
-        cfg.encode_documents(mn.Ragged(tokens, np.array([0, 2, 5], np.int64)), out=big[:2 * D].reshape(2, D))
+        cfg.encode_documents(mn.Ragged(tokens, np.array([0, 2, 5], np.int64)), out=big[: 2 * D].reshape(2, D))
 
 
 def test_plan_rejections():
     with pytest.raises(ValueError, match="ams_column"):
-        _core.fde_plan(4, 1, 1, 2, np.ones((4, 1), np.float32), np.full((1, 4), 5, np.int32),
-                       np.ones((1, 4), np.float32), 0, None, None)
+        _core.fde_plan(
+            4,
+            1,
+            1,
+            2,
+            np.ones((4, 1), np.float32),
+            np.full((1, 4), 5, np.int32),
+            np.ones((1, 4), np.float32),
+            0,
+            None,
+            None,
+        )
     with pytest.raises(ValueError, match="ams_sign"):
-        _core.fde_plan(4, 1, 1, 2, np.ones((4, 1), np.float32), np.zeros((1, 4), np.int32),
-                       np.full((1, 4), 0.5, np.float32), 0, None, None)
+        _core.fde_plan(
+            4,
+            1,
+            1,
+            2,
+            np.ones((4, 1), np.float32),
+            np.zeros((1, 4), np.int32),
+            np.full((1, 4), 0.5, np.float32),
+            0,
+            None,
+            None,
+        )
     with pytest.raises(ValueError, match="simhash"):
         _core.fde_plan(4, 1, 1, 0, np.full((4, 1), np.nan, np.float32), None, None, 0, None, None)
     with pytest.raises(ValueError, match="shape"):
@@ -185,8 +220,9 @@ def test_plan_rejections():
     with pytest.raises(TypeError, match="float32"):
         _core.fde_plan(4, 1, 1, 0, np.ones((4, 1), np.float64), None, None, 0, None, None)
     with pytest.raises(ValueError, match="final_index"):
-        _core.fde_plan(4, 1, 1, 0, np.ones((4, 1), np.float32), None, None, 3, np.full(8, 3, np.int32),
-                       np.ones(8, np.float32))
+        _core.fde_plan(
+            4, 1, 1, 0, np.ones((4, 1), np.float32), None, None, 3, np.full(8, 3, np.int32), np.ones(8, np.float32)
+        )
     with pytest.raises(ValueError):
         _core.fde_google_state(4, 1, 31, 0, 0, 1)
     with pytest.raises(ValueError, match="seed"):
@@ -204,6 +240,7 @@ def test_normalize_option():
 
 
 def _plan(cfg):
-    from muvera_nano.fde import _plan as plan, _state_key
+    from muvera_nano.fde import _plan as plan
+    from muvera_nano.fde import _state_key
 
     return plan(_state_key(cfg))

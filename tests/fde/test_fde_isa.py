@@ -8,10 +8,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from fde_helpers import ISAS, bits, ragged
 
 import muvera_nano as mn
-
-from fde_helpers import ISAS, bits, ragged
+from muvera_nano._testing import forced_isa
 
 LENGTHS = [0, 1, 2, 31, 300, 0, 2]
 
@@ -19,7 +19,7 @@ LENGTHS = [0, 1, 2, 31, 300, 0, 2]
 def encode_all(cfg, items, kind, **kw):
     out = {}
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             enc = cfg.encode_documents if kind == "document" else cfg.encode_queries
             out[name] = enc(items, **kw)
     return out
@@ -35,8 +35,11 @@ def test_isas_match_scalar(dim, k):
             continue  # 3 * 256 * 128 values per item: covered by the smaller identity cases
         for preset in ("google", "txtai"):
             fill = preset == "google"
-            base = mn.FDEConfig.google(dim, 3, k, proj, fill_empty=fill, seed=5) if preset == "google" \
+            base = (
+                mn.FDEConfig.google(dim, 3, k, proj, fill_empty=fill, seed=5)
+                if preset == "google"
                 else mn.FDEConfig.txtai(dim, 3, k, proj, 9)
+            )
             for kind in ("document", "query"):
                 res = encode_all(base, docs, kind)
                 for name, got in res.items():
@@ -78,14 +81,14 @@ def test_strided_rows_and_out_argument():
     cfg = mn.FDEConfig.google(33, 5, 4, 8)
     want = cfg.encode_documents(packed)
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             np.testing.assert_array_equal(bits(cfg.encode_documents(strided)), bits(want))
     buf = np.full((5, cfg.output_dim + 3), 7.0, np.float32)
-    out = buf[1:4, :cfg.output_dim]  # row stride longer than a row
+    out = buf[1:4, : cfg.output_dim]  # row stride longer than a row
     res = cfg.encode_documents(packed, out=out)
     assert res is out or np.shares_memory(res, buf)
-    np.testing.assert_array_equal(bits(buf[1:4, :cfg.output_dim]), bits(want))
-    assert np.all(buf[0] == 7.0) and np.all(buf[4] == 7.0) and np.all(buf[:, cfg.output_dim:] == 7.0)
+    np.testing.assert_array_equal(bits(buf[1:4, : cfg.output_dim]), bits(want))
+    assert np.all(buf[0] == 7.0) and np.all(buf[4] == 7.0) and np.all(buf[:, cfg.output_dim :] == 7.0)
 
 
 def exact_partition(token: np.ndarray, g: np.ndarray, r: int, k: int) -> int:
@@ -112,11 +115,16 @@ def test_tokens_on_and_near_hyperplanes():
         if t % 5 == 0:
             x[rng.integers(dim)] += rng.choice([-1, 1]) * 1e-7
         tokens.append(x.astype(np.float32))
-    tokens += [np.zeros(dim, np.float32), np.full(dim, 1e30, np.float32), np.full(dim, -3e-38, np.float32),
-               (rng.standard_normal(dim) * 1e35).astype(np.float32), (rng.standard_normal(dim) * 1e-40).astype(np.float32)]
+    tokens += [
+        np.zeros(dim, np.float32),
+        np.full(dim, 1e30, np.float32),
+        np.full(dim, -3e-38, np.float32),
+        (rng.standard_normal(dim) * 1e35).astype(np.float32),
+        (rng.standard_normal(dim) * 1e-40).astype(np.float32),
+    ]
     results = {}
     for name in ISAS:
-        with mn._forced_isa(name):
+        with forced_isa(name):
             # One document per token: with the identity projection, the non-zero block shows the partition.
             results[name] = cfg.encode_documents([t[None, :] for t in tokens])
     for name, got in results.items():

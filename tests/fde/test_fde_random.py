@@ -12,11 +12,11 @@ import sys
 
 import numpy as np
 import pytest
+from fde_helpers import bits
 
 import muvera_nano as mn
 from muvera_nano import _core
-
-from fde_helpers import bits
+from muvera_nano._testing import fde_log_float, fde_random_stream
 
 
 def mt_raw(seed: int, count: int) -> np.ndarray:
@@ -70,50 +70,53 @@ class Stream:
 
 
 def test_mt19937_known_values():
-    np.testing.assert_array_equal(_core._fde_random_stream("mt19937", 42, 3), [1608637542, 3421126067, 4083286876])
+    np.testing.assert_array_equal(fde_random_stream("mt19937", 42, 3), [1608637542, 3421126067, 4083286876])
     # The C++ standard's check: the 10000th output of a default-constructed (seed 5489) mt19937.
-    assert int(_core._fde_random_stream("mt19937", 5489, 10000)[-1]) == 4123659995
+    assert int(fde_random_stream("mt19937", 5489, 10000)[-1]) == 4123659995
     for seed in (0, 1, 7, 2**32 - 1):
-        np.testing.assert_array_equal(_core._fde_random_stream("mt19937", seed, 2000), mt_raw(seed, 2000))
+        np.testing.assert_array_equal(fde_random_stream("mt19937", seed, 2000), mt_raw(seed, 2000))
 
 
 @pytest.mark.parametrize("seed", [1, 42, 2**31 + 5])
 def test_normal_float(seed):
     ref = Stream(seed)
     want = np.array([ref.normal() for _ in range(3000)], np.float32)
-    np.testing.assert_array_equal(bits(_core._fde_random_stream("normal", seed, 3000)), bits(want))
+    np.testing.assert_array_equal(bits(fde_random_stream("normal", seed, 3000)), bits(want))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 16, 1000, 2**31 - 1, 2**32 - 1, 3 * 2**30])
 def test_uniform_int(n):
     ref = Stream(11)
     want = [ref.uniform(n) for _ in range(2000)]
-    got = _core._fde_random_stream("uniform", 11, 2000, n)
+    got = fde_random_stream("uniform", 11, 2000, n)
     np.testing.assert_array_equal(got, want)
     assert got.max() < n
 
 
 def test_bernoulli_and_canonical():
     ref = Stream(3)
-    np.testing.assert_array_equal(_core._fde_random_stream("bernoulli", 3, 5000), [ref.bernoulli() for _ in range(5000)])
+    np.testing.assert_array_equal(fde_random_stream("bernoulli", 3, 5000), [ref.bernoulli() for _ in range(5000)])
     ref = Stream(5)
     want = np.array([ref.canonical_float() for _ in range(5000)], np.float32)
-    np.testing.assert_array_equal(bits(_core._fde_random_stream("canonical_float", 5, 5000)), bits(want))
+    np.testing.assert_array_equal(bits(fde_random_stream("canonical_float", 5, 5000)), bits(want))
     raw = mt_raw(9, 4000).astype(np.float64)
-    np.testing.assert_array_equal(_core._fde_random_stream("canonical_double", 9, 2000),
-                                  (raw[0::2] + raw[1::2] * 2.0**32) / 2.0**64)
+    np.testing.assert_array_equal(
+        fde_random_stream("canonical_double", 9, 2000), (raw[0::2] + raw[1::2] * 2.0**32) / 2.0**64
+    )
 
 
 def test_log_float_is_correctly_rounded():
     rng = np.random.default_rng(0)
-    x = np.concatenate([
-        rng.random(200_000, dtype=np.float32),
-        np.float32(2.0) ** -rng.integers(1, 149, 2000).astype(np.float32),
-        np.array([1.0, np.nextafter(np.float32(1), np.float32(0)), 0.5, 2.0**-48, 2.0**-149, 3.0e38], np.float32),
-    ])
+    x = np.concatenate(
+        [
+            rng.random(200_000, dtype=np.float32),
+            np.float32(2.0) ** -rng.integers(1, 149, 2000).astype(np.float32),
+            np.array([1.0, np.nextafter(np.float32(1), np.float32(0)), 0.5, 2.0**-48, 2.0**-149, 3.0e38], np.float32),
+        ]
+    )
     x = x[x > 0]
     want = np.array([math.log(float(v)) for v in x]).astype(np.float32)
-    np.testing.assert_array_equal(bits(_core._fde_log_float(x)), bits(want))
+    np.testing.assert_array_equal(bits(fde_log_float(x)), bits(want))
 
 
 # Real libstdc++ <random>, drawing Google's state exactly as fixed_dimensional_encoding.cc does

@@ -55,7 +55,8 @@ def test_two_processes_prepare_and_one_commit_publishes_both(tmp_path, rng, smal
     with idx.start_job() as job:
         workers = [run_worker(path, job.id, seed, 100, tmp_path / f"w{seed}.pkl") for seed in (1, 2)]
         for w in workers:
-            assert w.wait(timeout=300) == 0, w.stderr.read()
+            _, err = w.communicate(timeout=300)  # reads and closes the pipes
+            assert w.returncode == 0, err
         records = [r for seed in (1, 2) for r in pickle.loads((tmp_path / f"w{seed}.pkl").read_bytes())]
         assert len(records) == 6 and all(isinstance(r, PreparedSegment) for r in records)  # 40-document chunks
         assert len(Index.open(path)) == 10  # nothing visible before the commit
@@ -81,13 +82,14 @@ def test_a_killed_worker_and_a_job_that_fails_leave_nothing(tmp_path, rng, small
         good = run_worker(path, job.id, 1, 60, tmp_path / "good.pkl")
         doomed = run_worker(path, job.id, 2, 20000, tmp_path / "doomed.pkl", chunk=20)  # killed while writing
         assert doomed.stdout.readline().strip() == "preparing"
-        assert good.wait(timeout=300) == 0, good.stderr.read()
+        _, err = good.communicate(timeout=300)
+        assert good.returncode == 0, err
         prepared = len(os.listdir(path / "jobs" / job.id))  # the good worker's files
         deadline = time.time() + 60
         while len(os.listdir(path / "jobs" / job.id)) < prepared + 6 and time.time() < deadline:
             time.sleep(0.02)
         doomed.send_signal(signal.SIGKILL)
-        doomed.wait()
+        doomed.communicate()
         left = len(os.listdir(path / "jobs" / job.id))
         assert left >= prepared + 6  # the killed worker's files (some maybe half written) are in the job
         Index.open(path).remove(["old-0"])  # another commit meanwhile: a live job's files are kept
@@ -128,7 +130,7 @@ def test_the_files_of_a_killed_driver_are_removed_by_the_next_commit(tmp_path, r
     Index.open(path).remove([0])
     assert os.listdir(path / "jobs" / job_id)  # live: kept
     driver.send_signal(signal.SIGKILL)
-    driver.wait()
+    driver.communicate()
     Index.open(path).remove([1])
     assert files_in(path / "jobs") == []
     assert len(Index.open(path, verify=True)) == 3

@@ -230,7 +230,8 @@ def test_two_processes_merging_the_same_index_stay_consistent(fast_folder, rng, 
     procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(seed), mode], stderr=subprocess.PIPE,
                               text=True) for seed, mode in ((1, "commit"), (2, "background"))]
     for p in procs:
-        assert p.wait(timeout=300) == 0, p.stderr.read()
+        _, err = p.communicate(timeout=300)  # reads and closes the pipe (an open one is a ResourceWarning)
+        assert p.returncode == 0, err
     idx = Index.open(path, verify=True)
     want = {f"p{s}-{i}" for s in (1, 2) for i in range(150) if i % 10 != 5}
     assert sorted(idx.ids()) == sorted(want) and len(idx.ids()) == len(want)
@@ -265,7 +266,7 @@ def test_a_killed_merge_leaves_the_last_committed_state(tmp_path, rng, small_fde
         assert proc.stdout.readline().strip() == "merging"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.communicate()  # waits, and closes the pipe (an open one is a ResourceWarning)
         after = Index.open(path, verify=True)
         assert after.ids() == ids and results(after, qs) == want  # merged or not: the same documents and results
         if len(after._segments) > 1:

@@ -7,17 +7,19 @@
 
 namespace muvera_nano {
 
-// Instruction-set levels, each a complete kernel set. Within a level a kernel may
-// still fall back (e.g. avx512 without AVX512_BF16 uses the avx512 conversion path).
+// Instruction-set levels, each a complete kernel set. Within a level a kernel may still
+// depend on an extension (avx512 uses AVX512_BF16 / AVX512_VNNI kernels where present).
 enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, neon = 3 };
+constexpr int kIsaCount = 4;
 
 struct CpuFeatures {
   std::string vendor;
   std::string brand;
-  // x86: each flag is true only when the OS also saves the register state (XGETBV).
-  bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
-  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false, avx512cd = false;
-  bool avx512_bf16 = false, avx512_vnni = false, avx512_vpopcntdq = false;
+  // x86: each flag is true only when the OS also saves the register state (XGETBV). Only
+  // what decides a level or an extension is detected.
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
+  bool avx512_bf16 = false, avx512_vnni = false;
   bool neon = false;
 };
 

@@ -69,7 +69,7 @@ void fde_encode(const FdePlan& plan, const RaggedView& items, FdeKind kind, bool
 // AMS; the final sketch uses mt19937(seed) once. Sizes: simhash d * R * k, ams_* R * d
 // (projection_dim > 0), final_* R * 2^k * p (final_dim > 0); unused pointers may be null.
 void fde_google_random_state(int64_t dim, int64_t repetitions, int64_t simhash_bits, int64_t projection_dim,
-                             int64_t final_dim, uint32_t seed, float* simhash, int32_t* ams_column,
-                             float* ams_sign, int32_t* final_index, float* final_sign);
+                             int64_t final_dim, uint32_t seed, float* simhash, int32_t* ams_column, float* ams_sign,
+                             int32_t* final_index, float* final_sign);
 
 }  // namespace muvera_nano

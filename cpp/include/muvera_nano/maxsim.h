@@ -8,16 +8,16 @@
 
 namespace muvera_nano {
 
-// scores[q * docs.count + j] = MaxSim(queries[q], doc j).
-void maxsim_all(const MatrixView* queries, int64_t n_queries, const RaggedView& docs, float* scores,
-                int threads);
+// scores[q * docs.count + j] = MaxSim(queries[q], doc j); queries are float32 row matrices.
+void maxsim_all(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs, float* scores, int threads);
 
 // Query q against its own candidate documents candidates[q * n_candidates + c];
-// scores has the same shape. Candidate ids must lie in [0, docs.count) (checked).
-void maxsim_candidates(const MatrixView* queries, int64_t n_queries, const RaggedView& docs,
-                       const int64_t* candidates, int64_t n_candidates, float* scores, int threads);
+// scores has the same shape. Candidate ids must lie in [0, docs.count) and not repeat within
+// a query (checked: std::invalid_argument).
+void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const RaggedView& docs, const int64_t* candidates,
+                       int64_t n_candidates, float* scores, int threads);
 
-// Checks a ragged store's offsets once (start 0, non-decreasing, end n_tokens) and,
+// Checks a ragged store's offsets once (start 0, non-decreasing, end tokens.rows) and,
 // for int8, that scales are present. Throws std::invalid_argument naming `what`.
 void validate_ragged(const RaggedView& r, const char* what);
 

@@ -9,23 +9,17 @@
 
 namespace muvera_nano {
 
-// n rows of `cols` values; row j at data + j * row_stride. int8 rows have value scale[j] * q.
-struct RowStore {
-  const unsigned char* data = nullptr;
-  int64_t rows = 0, cols = 0, row_stride = 0;
-  DType dtype = DType::f32;
-  const unsigned char* scales = nullptr;  // i8 only
-  int64_t scale_stride = 4;
-};
+// scores[q * rows.rows + j] = <queries[q], row j> in float32 (queries: float32 rows).
+void scan_scores(const RowMatrix& queries, const RowMatrix& rows, float* scores, int threads);
 
-// scores[q * rows.rows + j] = <queries[q], row j> in float32.
-void scan_scores(const MatrixView& queries, const RowStore& rows, float* scores, int threads);
+// The number of rows not excluded by `excluded` (a bitmap of rows.rows bits, may be null).
+int64_t scan_eligible(const RowMatrix& rows, const uint64_t* excluded);
 
 // For each query q, the k best rows (score descending, equal scores by lower row index,
-// NaN last), skipping rows whose bit is set in `excluded` (a bitmap of rows.rows bits, may
-// be null). Writes k ids and scores per query; when fewer than k rows are eligible the
-// rest of the row is filled with id -1 and score NaN. Needs k >= 0.
-void scan_topk(const MatrixView& queries, const RowStore& rows, const uint64_t* excluded, int64_t k,
-               int64_t* out_ids, float* out_scores, int threads);
+// NaN last), skipping rows whose bit is set in `excluded` (may be null). Writes k ids and
+// scores per query. Needs 0 <= k <= scan_eligible(rows, excluded) (std::invalid_argument
+// otherwise), so every result is a real row.
+void scan_topk(const RowMatrix& queries, const RowMatrix& rows, const uint64_t* excluded, int64_t k, int64_t* out_ids,
+               float* out_scores, int threads);
 
 }  // namespace muvera_nano

@@ -7,10 +7,11 @@
 
 namespace muvera_nano {
 
-// Element types a document token store may hold. Queries are always f32.
+// Element types a row matrix may store. Queries are always f32.
 enum class DType : int { f32 = 0, f16 = 1, bf16 = 2, i8 = 3 };
+constexpr int kDTypes = 4;
 
-inline int64_t dtype_size(DType t) { return t == DType::i8 ? 1 : (t == DType::f32 ? 4 : 2); }
+constexpr int64_t dtype_size(DType t) { return t == DType::i8 ? 1 : (t == DType::f32 ? 4 : 2); }
 const char* dtype_name(DType t);
 
 // always_inline: this header is included by per-ISA translation units, and an out-of-line
@@ -22,27 +23,43 @@ __attribute__((always_inline)) inline T load(const void* p) {
   return v;
 }
 
-// A rows × cols matrix of float32; row r starts at data + r * row_stride bytes and its
-// elements are contiguous.
-struct MatrixView {
+// rows x cols stored values of type dtype: row r starts at data + r * row_stride bytes and
+// its elements are contiguous. int8 rows carry one float32 scale per row (value = scale * q)
+// at scales + r * scale_stride.
+struct RowMatrix {
   const unsigned char* data = nullptr;
   int64_t rows = 0, cols = 0, row_stride = 0;
-};
-
-// A ragged set of multi-vectors: item i is token rows [offset(i), offset(i + 1)).
-// int8 stores carry one float32 scale per token row (value = scale * int8).
-struct RaggedView {
-  const unsigned char* tokens = nullptr;
-  int64_t n_tokens = 0, dim = 0, row_stride = 0;
   DType dtype = DType::f32;
   const unsigned char* scales = nullptr;  // i8 only
   int64_t scale_stride = 0;
+
+  __attribute__((always_inline)) const unsigned char* row(int64_t r) const { return data + r * row_stride; }
+  __attribute__((always_inline)) float scale(int64_t r) const { return load<float>(scales + r * scale_stride); }
+  // Rows [a, b), with their scales.
+  __attribute__((always_inline)) RowMatrix slice(int64_t a, int64_t b) const {
+    RowMatrix m = *this;
+    m.data = row(a);
+    m.rows = b - a;
+    if (scales) m.scales = scales + a * scale_stride;
+    return m;
+  }
+};
+
+// A dense float32 matrix (rows x cols, contiguous rows).
+__attribute__((always_inline)) inline RowMatrix f32_matrix(const float* data, int64_t rows, int64_t cols) {
+  return RowMatrix{reinterpret_cast<const unsigned char*>(data), rows, cols, cols * 4, DType::f32, nullptr, 0};
+}
+
+// A ragged set of multi-vectors: item i is token rows [offset(i), offset(i + 1)).
+struct RaggedView {
+  RowMatrix tokens;
   const unsigned char* offsets = nullptr;  // int64, count + 1 entries
   int64_t offset_stride = 8;
   int64_t count = 0;
 
-  int64_t offset(int64_t i) const { return load<int64_t>(offsets + i * offset_stride); }
-  const unsigned char* row(int64_t t) const { return tokens + t * row_stride; }
+  __attribute__((always_inline)) int64_t offset(int64_t i) const { return load<int64_t>(offsets + i * offset_stride); }
+  // Item i (offsets not re-checked: see validate_ragged).
+  __attribute__((always_inline)) RowMatrix item(int64_t i) const { return tokens.slice(offset(i), offset(i + 1)); }
 };
 
 }  // namespace muvera_nano

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-COMMANDS = ("demo", "export", "index", "search", "remove", "compact", "evaluate", "info", "bench")
+COMMANDS = ("demo", "export", "index", "search", "remove", "compact", "evaluate", "info", "bench", "serve")
 
 
 class CommandError(Exception):

@@ -1,0 +1,35 @@
+// The native classes the Python boundary passes instead of loose arrays and dtype codes:
+// a typed row matrix (Rows) and a ragged store (RaggedStore). Each holds its numpy arrays
+// (so the views stay valid), reads the storage type from the buffer (declared only for
+// uint16 arrays holding bfloat16 bits) and is validated once, when it is built.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "muvera_nano/views.h"
+
+namespace muvera_nano::bindings {
+
+namespace py = pybind11;
+
+struct PyRows {
+  py::array array;
+  py::object scales;
+  RowMatrix view;
+};
+
+struct PyRaggedStore {
+  py::array tokens, offsets;
+  py::object scales;
+  RaggedView view;
+};
+
+// `obj` as a RaggedStore, or a TypeError naming `name` and how to build one.
+const PyRaggedStore& ragged_arg(py::handle obj, const char* name);
+// `obj` as Rows, or a TypeError naming `name`.
+const PyRows& rows_arg(py::handle obj, const char* name);
+
+void register_stores(py::module_& m);
+
+}  // namespace muvera_nano::bindings
