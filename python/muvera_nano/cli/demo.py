@@ -128,17 +128,18 @@ def _encoder(args):
         return load(spec, threads=args.threads, progress=progress), False
     try:
         return load(spec, threads=args.threads, progress=progress), False
+    except ImportError as e:  # onnx missing: said before any download; a model exported earlier still loads
+        print(f"The model {spec} cannot be exported here: {one_line(e)}.")
     except RuntimeError as e:  # not downloadable: offline, no huggingface_hub, unknown or gated model
         reason = one_line(e).split("; ")[0]  # the rest is advice, given in full below
-    print(f"The model {spec} is not available: {reason}.")
-    print("\n".join(how_to_get(spec)))
+        print(f"The model {spec} is not available: {reason}.")
+        print("\n".join(how_to_get(spec)))
     print()
     for found in local_models(spec):
         try:
             encoder = load(found.source, threads=args.threads, progress=progress)
-        except (OSError, ValueError, RuntimeError, ImportError) as e:
-            hint = " (pip install 'muvera-nano[export]' installs it)" if getattr(e, "name", None) == "onnx" else ""
-            print(f"Found {found.description}, but it does not load: {one_line(e)}{hint}")
+        except (OSError, ValueError, RuntimeError, ImportError) as e:  # a missing extra is named by the error
+            print(f"Found {found.description}, but it does not load: {one_line(e)}")
             continue
         print(f"Meanwhile, the demo runs with {found.description}.")
         if found.stand_in:
