@@ -425,8 +425,8 @@ class Index:
                 continue
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+            if v < (0 if name == "k" else 1):  # k as in the kernels: k = 0 asks for nothing
+                raise ValueError(f"{name} must be an int >= {0 if name == 'k' else 1}, got {v!r}")
         single, q = self._queries(queries)
         segments = self._segments
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
