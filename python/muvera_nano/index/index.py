@@ -408,25 +408,30 @@ class Index:
 
     # ------------------------------------------------------------------ search
     def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               threads: int | None = None):
+               probe: int | None = None, threads: int | None = None):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, a list of 2-D arrays or a 3-D array).
 
-        mode: 'rerank' (the FDE's top `n_candidates` re-scored with exact MaxSim; at least k),
-        'maxsim' (exact MaxSim over every document) or 'muvera' (FDE dot product only).
+        mode: 'rerank' (the FDE's top `n_candidates` re-scored with MaxSim; at least k),
+        'maxsim' (MaxSim over every document) or 'muvera' (FDE dot product only). probe: with
+        'pq' FDE storage with lists > 1, how many of them a query scans (default: its kind's
+        default_probe(), a sixteenth of them); ignored otherwise.
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        for name, v in (("k", k), ("n_candidates", n_candidates)):
+        for name, v in (("k", k), ("n_candidates", n_candidates), ("probe", probe)):
+            if v is None and name == "probe":
+                continue
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+            if v < (0 if name == "k" else 1):  # k as in the kernels: k = 0 asks for nothing
+                raise ValueError(f"{name} must be an int >= {0 if name == 'k' else 1}, got {v!r}")
         single, q = self._queries(queries)
         segments = self._segments
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
-        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads)
+        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads,
+                              None if probe is None else int(probe))
         results = [SearchResult(_search.ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
 
