@@ -200,3 +200,16 @@ def test_bad_kind_parameters(fde):
         Index.create(None, dim=DIM, fde=fde, token_dtype="float16", fde_dtype=PQFdeKind(), backend="hnsw")
     with pytest.raises(ValueError, match="probe"):
         Index.create(None, dim=DIM, fde=fde).search(np.ones((2, DIM), np.float32), probe=0)
+
+
+def test_pq_training_refills_empty_clusters_from_repeated_vectors():
+    # 300 rows, only 20 distinct: each Lloyd step leaves most of the 256 clusters empty, and each is
+    # refilled by splitting the then-largest cluster (a split cluster may be chosen again)
+    from muvera_nano.index.quantizers import pq_assign, pq_train
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((20, 8)).astype(np.float32)[rng.integers(0, 20, 300)]
+    books = pq_train(x, 2, 256, iterations=4)
+    assert books.shape == (2, 256, 4) and np.isfinite(books).all()
+    decoded = pq_decode(pq_assign(x, books), books)
+    np.testing.assert_allclose(decoded, x, atol=1e-3)  # fewer distinct sub-vectors than centroids: exact

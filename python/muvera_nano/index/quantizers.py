@@ -40,13 +40,16 @@ def _update(x: np.ndarray, codes: np.ndarray, centroids: np.ndarray, rng: np.ran
     np.add.at(sums, flat.ravel(), xs.reshape(-1, dsub))
     counts = np.bincount(flat.ravel(), minlength=M * K).reshape(M, K)
     out = (sums.reshape(M, K, dsub) / np.maximum(counts, 1)[:, :, None]).astype(np.float32)
-    for m, k in zip(*np.nonzero(counts == 0)):
-        big = int(np.argmax(counts[m]))
-        members = np.nonzero(codes[:, m] == big)[0]
-        pick = xs[members[rng.integers(len(members))], m].astype(np.float32)
-        out[m, k] = pick * (1 + 1e-4 * rng.standard_normal(dsub).astype(np.float32))
-        counts[m, k] = counts[m, big] // 2
-        counts[m, big] -= counts[m, k]
+    for m in np.unique(np.nonzero(counts == 0)[0]):
+        own = codes[:, m].copy()  # the split moves half of a cluster's members to the empty one
+        for k in np.nonzero(counts[m] == 0)[0]:
+            big = int(np.argmax(counts[m]))
+            members = np.nonzero(own == big)[0]
+            pick = xs[members[rng.integers(len(members))], m].astype(np.float32)
+            out[m, k] = pick * (1 + 1e-4 * rng.standard_normal(dsub).astype(np.float32))
+            moved = rng.permutation(members)[: len(members) // 2]
+            own[moved] = k
+            counts[m, k], counts[m, big] = len(moved), len(members) - len(moved)
     return out
 
 
