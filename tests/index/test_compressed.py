@@ -80,7 +80,9 @@ def test_pq_token_scores_are_maxsim_of_the_decoded_tokens(rng, fde):
     decoded = centroids[np.arange(codes.shape[1])[None, :], codes].reshape(len(codes), -1)  # rotated space
     q = clustered(rng, 1, lo=9, hi=10)[0]
     got = index.search(q, mode="maxsim", k=len(docs))
-    # the kernel scores the query rotated in float32 against the decoded codes
+    # the kernel scores the query rotated in float32 against the decoded codes (in bfloat16 where
+    # the AVX-512 kernels run on a CPU with AVX512_BF16)
+    bf16 = mn.isa() == "avx512" and mn.cpu_info()["features"]["avx512_bf16"]
     qr = (q @ seg.tokens.rotation).astype(np.float64)
     gamma = lambda n: n * 2.0**-24 / (1 - n * 2.0**-24)  # noqa: E731
     want, bound = np.zeros(len(docs)), np.zeros(len(docs))
@@ -91,6 +93,8 @@ def test_pq_token_scores_are_maxsim_of_the_decoded_tokens(rng, fde):
         # README, float32 storage: gamma(dim + 1) sum_i max_t sum_k |q_ik d_tk| + gamma(Tq) sum_i |m_i|
         bound[i] = gamma(DIM + 1) * (np.abs(qr) @ np.abs(d).T).max(axis=1).sum() + \
             gamma(len(q)) * np.abs(sims.max(axis=1)).sum()
+        if bf16:  # README, pq8 with AVX512_BF16: the bfloat16 row's bound on top
+            bound[i] += ((2 * 2.0**-8 + 2.0**-16) * (np.abs(qr) @ np.abs(d).T)).max(axis=1).sum()
     ids = np.asarray(got.ids)
     assert sorted(ids.tolist()) == list(range(len(docs)))
     assert np.all(np.abs(got.scores - want[ids]) <= bound[ids])
@@ -174,19 +178,22 @@ def test_codebooks_are_checked_on_open(tmp_path, rng, fde):
 
 
 def test_compressed_rerank_agrees_with_exact_float32_maxsim(rng, fde):
+    # a small, hard setting: 32-d tokens in 8 subspaces trained on 300 documents. Measured over 4 corpus
+    # seeds (40 queries each): maxsim 0.81-0.88 and rerank(100) 0.79-0.85 against float16's 1.00 and
+    # 0.93-0.95; the bounds below sit under that range (a broken codebook or scan scores near 0.1)
     docs = clustered(rng, 600, topics=40)
     index = create(None, fde, train_after=300)
     index.add(token_vectors=docs)
     index.merge()
     exact = mn.Ragged.from_list(docs)
-    agree = []
-    for d in rng.choice(len(docs), 20, replace=False):  # queries: noisy tokens of a document
+    agree = {"maxsim": [], "rerank": []}
+    for d in rng.choice(len(docs), 40, replace=False):  # queries: noisy tokens of a document
         q = docs[d][rng.integers(0, len(docs[d]), 8)] + 0.2 * rng.standard_normal((8, DIM)).astype(np.float32)
         q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
-        truth, _ = mn.rerank(q, exact, k=10)
-        got = index.search(q, mode="rerank", k=10, n_candidates=100).ids
-        agree.append(len(set(got) & set(truth.tolist())) / 10)
-    assert np.mean(agree) >= 0.8, agree
+        truth = set(mn.rerank(q, exact, k=10)[0].tolist())
+        for mode in agree:
+            agree[mode].append(len(set(index.search(q, mode=mode, k=10, n_candidates=100).ids) & truth) / 10)
+    assert np.mean(agree["maxsim"]) >= 0.78 and np.mean(agree["rerank"]) >= 0.75, agree
 
 
 def test_bad_kind_parameters(fde):

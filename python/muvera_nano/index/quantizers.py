@@ -30,26 +30,43 @@ def unpack_nibbles(codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cluster_sums(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sums (k, d) float64, counts (k,)) of the rows of x by label; rows sorted by label and summed
+    with reduceat (np.add.at is unbuffered: 20x slower on a 2,000-document training sample)."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=k)
+    sums = np.zeros((k, x.shape[1]))
+    present = np.nonzero(counts)[0]
+    starts = np.concatenate([[0], np.cumsum(counts[present])[:-1]])
+    sums[present] = np.add.reduceat(x[order].astype(np.float64), starts, axis=0)
+    return sums, counts
+
+
+def _refill_empty(rows: np.ndarray, labels: np.ndarray, counts: np.ndarray, centres: np.ndarray,
+                  rng: np.random.Generator) -> None:
+    """Gives each empty cluster a member of the then-largest one (slightly perturbed, as FAISS does)
+    and moves half of that cluster's members to it, so the next pick is again a cluster with members."""
+    labels = labels.copy()
+    for k in np.nonzero(counts == 0)[0]:
+        big = int(np.argmax(counts))
+        members = np.nonzero(labels == big)[0]
+        pick = rows[members[rng.integers(len(members))]].astype(np.float32)
+        centres[k] = pick * (1 + 1e-4 * rng.standard_normal(pick.shape).astype(np.float32))
+        moved = rng.permutation(members)[: len(members) // 2]
+        labels[moved] = k
+        counts[k], counts[big] = len(moved), len(members) - len(moved)
+
+
 def _update(x: np.ndarray, codes: np.ndarray, centroids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """New centroids (M, K, dsub): the mean of each cluster's sub-vectors; an empty cluster takes
-    a random member of the largest one (slightly perturbed), as FAISS does."""
+    """New centroids (M, K, dsub): the mean of each cluster's sub-vectors; empty clusters refilled."""
     n, (M, K, dsub) = len(x), centroids.shape
-    xs = x.reshape(n, M, dsub).astype(np.float64)
-    flat = codes + (np.arange(M) * K)[None, :]
-    sums = np.zeros((M * K, dsub))
-    np.add.at(sums, flat.ravel(), xs.reshape(-1, dsub))
-    counts = np.bincount(flat.ravel(), minlength=M * K).reshape(M, K)
+    xs = x.reshape(n, M, dsub)
+    flat = (codes + (np.arange(M) * K)[None, :]).ravel()
+    counts = np.bincount(flat, minlength=M * K).reshape(M, K)
+    sums = np.stack([np.bincount(flat, weights=xs[:, :, j].ravel(), minlength=M * K) for j in range(dsub)], axis=1)
     out = (sums.reshape(M, K, dsub) / np.maximum(counts, 1)[:, :, None]).astype(np.float32)
-    for m in np.unique(np.nonzero(counts == 0)[0]):
-        own = codes[:, m].copy()  # the split moves half of a cluster's members to the empty one
-        for k in np.nonzero(counts[m] == 0)[0]:
-            big = int(np.argmax(counts[m]))
-            members = np.nonzero(own == big)[0]
-            pick = xs[members[rng.integers(len(members))], m].astype(np.float32)
-            out[m, k] = pick * (1 + 1e-4 * rng.standard_normal(dsub).astype(np.float32))
-            moved = rng.permutation(members)[: len(members) // 2]
-            own[moved] = k
-            counts[m, k], counts[m, big] = len(moved), len(members) - len(moved)
+    for m in np.nonzero((counts == 0).any(axis=1))[0]:
+        _refill_empty(xs[:, m], codes[:, m], counts[m], out[m], rng)
     return out
 
 
@@ -111,16 +128,10 @@ def kmeans(x: np.ndarray, k: int, *, iterations: int = 20, seed: int = 0, spheri
     c = x[rng.choice(n, k, replace=False)].copy()
     for _ in range(iterations):
         assign = nearest(x, c)
-        sums = np.zeros_like(c, dtype=np.float64)
-        np.add.at(sums, assign, x)
-        counts = np.bincount(assign, minlength=k)
+        sums, counts = _cluster_sums(x, assign, k)
         new = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
-        for j in np.nonzero(counts == 0)[0]:  # an empty cluster takes a member of the largest
-            big = int(np.argmax(counts))
-            members = np.nonzero(assign == big)[0]
-            new[j] = x[members[rng.integers(len(members))]]
-            counts[j] = counts[big] // 2
-            counts[big] -= counts[j]
+        if not counts.all():
+            _refill_empty(x, assign, counts, new, rng)
         if spherical:
             norms = np.linalg.norm(new, axis=1, keepdims=True)
             new = new / np.where(norms > 0, norms, 1)
