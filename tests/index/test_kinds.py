@@ -178,8 +178,8 @@ def test_a_process_that_does_not_know_the_kind_says_so(tmp_path, rng, small_fde)
 
 
 def test_kinds_are_checked_when_named(small_fde):
-    with pytest.raises(ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'pq'"):
-        Index.create(None, dim=32, fde=small_fde, token_dtype="pq")
+    with pytest.raises(ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'residual'"):
+        Index.create(None, dim=32, fde=small_fde, token_dtype="residual")
     with pytest.raises(ValueError, match="fde_dtype must be a fde storage kind, got a tokens kind"):
         Index.create(None, dim=32, fde=small_fde, fde_dtype=tk.TableTokenKind())
     with pytest.raises(TypeError, match="token_dtype must be a storage kind's name or object, got int"):

@@ -417,21 +417,24 @@ class Index:
 
     # ------------------------------------------------------------------ search
     def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               threads: int | None = None, segments: Iterable[str] | None = None):
+               probe: int | None = None, threads: int | None = None, segments: Iterable[str] | None = None):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, a list of 2-D arrays or a 3-D array).
 
-        mode: 'rerank' (the FDE's top `n_candidates` re-scored with exact MaxSim; at least k),
-        'maxsim' (exact MaxSim over every document) or 'muvera' (FDE dot product only).
+        mode: 'rerank' (the FDE's top `n_candidates` re-scored with MaxSim; at least k),
+        'maxsim' (MaxSim over every document) or 'muvera' (FDE dot product only). probe: with
+        'pq' FDE storage with lists > 1, how many of them a query scans (default: its kind's
+        default_probe(), a sixteenth of them); ignored otherwise.
         segments: names of segments (see :meth:`segments`) to search as if the index held only
         those, in index order (how a shard of a sharded search answers); None: all.
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
-        _search.check_search_args(mode, k, n_candidates)
+        _search.check_search_args(mode, k, n_candidates, probe)
         segments = self._segments if segments is None else self._named_segments(segments)
         single, q = self._queries(queries)
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
-        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads)
+        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads,
+                              None if probe is None else int(probe))
         results = [SearchResult(_search.ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .._atomic import write_atomic
+from .._optional import optional_import
 from ._files import CheckpointError
 from .checkpoint import Checkpoint, load_checkpoint
 from .settings import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, EncodingSettings
@@ -53,6 +54,8 @@ def export(source: str | os.PathLike, out_dir: str | os.PathLike, *, quantize: b
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir {str(out)!r} exists and is not a folder")
+    # before reading (perhaps downloading) the checkpoint, which is of no use without it
+    optional_import("onnx", "export", "exporting a checkpoint to ONNX")
     say(f"reading checkpoint {os.fspath(source)}")
     ckpt = load_checkpoint(source)
     if out.resolve() == ckpt.folder.resolve():
