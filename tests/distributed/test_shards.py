@@ -46,6 +46,35 @@ def index_dir(tmp_path_factory):
     return path, twin
 
 
+@pytest.fixture(scope="module")
+def pq_index_dir(tmp_path_factory):
+    """Product-quantized tokens and FDEs with 4 coarse lists (trained after 60 documents: the
+    first segments stay staged in float16), the twins across shards, documents removed."""
+    from muvera_nano.index.pq_fde import PQFdeKind
+    from muvera_nano.index.pq_tokens import PQTokenKind
+
+    rng = np.random.default_rng(15)
+    path = tmp_path_factory.mktemp("pq") / "ix"
+    fde = mn.FDEConfig.google(DIM, repetitions=4, simhash_bits=3, projection_dimension=8, fill_empty=True)
+    index = Index.create(
+        path,
+        dim=DIM,
+        fde=fde,
+        token_dtype=PQTokenKind(subspaces=8, train_after=60),
+        fde_dtype=PQFdeKind(lists=4, train_after=60),
+        merge="off",
+    )
+    twin = unit_docs(rng, 1)[0]
+    for s in range(6):
+        docs = unit_docs(rng, 30)
+        docs[s % 3] = twin
+        index.add(token_vectors=docs)
+    index.remove([3, 50, 100])
+    kinds = {(row["tokens"], row["fde"]) for row in index.info()["storage"]}
+    assert ("float16", "float16") in kinds and len(kinds) == 2  # staged and quantized segments
+    return path, twin
+
+
 def queries(twin) -> list[np.ndarray]:
     rng = np.random.default_rng(7)
     return unit_docs(rng, 4) + [twin, twin[:2]]
@@ -77,6 +106,15 @@ def test_sharded_search_equals_the_one_index(cluster, index_dir):
             assert_same_as_index(sharded, index, qs, k=k, n_candidates=n_candidates)
         one = sharded.search(twin, k=5)  # one query: one result
         assert one.ids == index.search(twin, k=5).ids
+
+
+def test_sharded_search_equals_the_one_index_when_quantized_and_probing_lists(cluster, pq_index_dir):
+    path, twin = pq_index_dir
+    index = Index.open(path)
+    qs = queries(twin)
+    with ShardedIndex(path, shards=3) as sharded:
+        for k, n_candidates, probe in ((5, 5, 1), (10, 20, 2), (40, 40, None), (200, 200, 4)):
+            assert_same_as_index(sharded, index, qs, k=k, n_candidates=n_candidates, probe=probe)
 
 
 def test_sharded_search_follows_removals_after_refresh(cluster, index_dir, tmp_path):

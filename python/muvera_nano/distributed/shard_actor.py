@@ -39,6 +39,7 @@ class Shard:
         mode: str,
         k: int,
         n_candidates: int,
+        probe: int | None,
     ) -> dict:
         """Per query, the shard's ranked lists (ids, scores): 'ranked' for maxsim and muvera;
         for rerank 'candidates' (FDE top c) and 'rescored' (the MaxSim scores of the same
@@ -49,14 +50,13 @@ class Shard:
         if held != generation:
             return {"generation": held}
         queries = Ragged(tokens, offsets)
+        common = {"segments": segments, "threads": self.threads, "probe": probe}
         if mode != "rerank":
-            found = self.index.search(queries, k=k, mode=mode, segments=segments, threads=self.threads)
+            found = self.index.search(queries, k=k, mode=mode, **common)
             return {"generation": held, "ranked": [(r.ids, r.scores) for r in found]}
         c = max(n_candidates, k)
-        candidates = self.index.search(queries, k=c, mode="muvera", segments=segments, threads=self.threads)
-        rescored = self.index.search(
-            queries, k=c, mode="rerank", n_candidates=c, segments=segments, threads=self.threads
-        )
+        candidates = self.index.search(queries, k=c, mode="muvera", **common)
+        rescored = self.index.search(queries, k=c, mode="rerank", n_candidates=c, **common)
         return {
             "generation": held,
             "candidates": [(r.ids, r.scores) for r in candidates],

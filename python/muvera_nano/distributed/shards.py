@@ -166,21 +166,37 @@ class ShardedIndex:
 
     # ------------------------------------------------------------------ search
     def search(
-        self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100, timeout: float | None = 30.0
+        self,
+        queries: Any,
+        *,
+        k: int = 10,
+        mode: str = "rerank",
+        n_candidates: int = 100,
+        probe: int | None = None,
+        timeout: float | None = 30.0,
     ):
         """Index.search over the shards: the same arguments and, when every shard answers, the
         same ids, scores and order. timeout: seconds to wait for the shards (None: no limit);
         those that did not answer by then, failed, or answer from another generation are in
         the result's `failed`. Returns a ShardedResult per query (one, or a list for many)."""
 
-        check_search_args(mode, k, n_candidates)
+        check_search_args(mode, k, n_candidates, probe)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ValueError(f"timeout must be a number of seconds > 0 or None, got {timeout!r}")
         single, q = self._queries(queries)
         plan = self._plan
         tokens, offsets = _shared(np.ascontiguousarray(q.tokens)), _shared(np.ascontiguousarray(q.offsets))
         refs = [
-            a.search.remote(plan.generation, list(names), tokens, offsets, mode, int(k), int(n_candidates))
+            a.search.remote(
+                plan.generation,
+                list(names),
+                tokens,
+                offsets,
+                mode,
+                int(k),
+                int(n_candidates),
+                None if probe is None else int(probe),
+            )
             for a, names in zip(self._actors, plan.segments)
         ]
         answers, failed = self._gather(refs, plan.generation, timeout)
