@@ -196,3 +196,8 @@ def test_training_documents_says_how_many_documents_the_codebooks_wait_for(tmp_p
     assert manifest(tmp_path / "ix")["codebooks"] and idx.training_documents() == 0
     mixed = Index.create(tmp_path / "mixed", dim=32, fde=small_fde, token_dtype=TRAINED)
     assert mixed.training_documents() == tk.MIN_DOCUMENTS  # one role is enough
+    # the sample a kind takes from a large collection, when more than its minimum
+    from muvera_nano.index.pq_fde import PQFdeKind
+
+    pq = Index.create(None, dim=32, fde=small_fde, fde_dtype=PQFdeKind(lists=4, train_after=60))
+    assert pq.training_documents() == PQFdeKind(lists=4, train_after=60).training_sample(10**9) == 4000

@@ -172,19 +172,14 @@ def build_index(
 
 def _train_codebooks(index: Index, job, dataset, text_column: str, threads: int) -> None:
     """When the index's storage kinds lack codebooks, the driver prepares the source's first
-    documents (as many as the training takes) into the job, which trains the codebooks on them
-    and commits them (codebooks only: the documents prepared here are never committed, the
+    documents (as many as the kinds train on) into the job: the index trains the codebooks on
+    them and commits them (codebooks only: the documents prepared here are never committed, the
     workers encode them again). Every worker then writes in the trained kinds, as it sees the
-    committed codebooks."""
+    committed codebooks. A source too small to train on is staged, as a single-process build
+    stages it."""
     n = index.training_documents()
-    if n == 0:
-        return
-    texts = [row[text_column] for row in dataset.limit(n).take_all()]
-    if len(texts) < n:
-        return  # too few documents to train on: they are staged, as a single-process build stages them
-    index.prepare(job, texts, threads=threads)
-    if index.training_documents():
-        raise DistributedBuildError(f"training the codebooks on the first {n} documents did not commit them")
+    if n:
+        index.prepare(job, [row[text_column] for row in dataset.limit(n).take_all()], threads=threads)
 
 
 def _collect(writers, reporter: Reporter, cancel) -> list:

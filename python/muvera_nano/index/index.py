@@ -44,6 +44,7 @@ from .vectors import as_ragged
 __all__ = ["Index", "MERGE_MODES"]
 
 MERGE_MODES = ("commit", "background", "off")
+_LARGE_COLLECTION = 1 << 40  # documents: what training_documents() asks a kind's training_sample()
 
 
 class Index:
@@ -391,13 +392,14 @@ class Index:
         return out
 
     def training_documents(self) -> int:
-        """Documents the index trains on before it stores documents in its storage kinds: the
-        largest minimum of the kinds that still lack codebooks (0: none does). A distributed
+        """How many documents the codebooks its storage kinds still lack are trained on, from a
+        large collection (the largest such sample; 0: no kind lacks codebooks). A distributed
         build prepares that many first, so the codebooks are trained once, before its workers."""
         state = self._state
         settings = state.manifest.settings
-        return max((settings.kind(role).min_training_documents for role in ROLES
-                    if settings.kind(role).needs_training and role not in state.codebooks), default=0)
+        kinds = [settings.kind(role) for role in ROLES
+                 if settings.kind(role).needs_training and role not in state.codebooks]
+        return max((max(k.min_training_documents, k.training_sample(_LARGE_COLLECTION)) for k in kinds), default=0)
 
     def commit_prepared(self, records: Sequence[PreparedSegment]) -> list:
         """Commits segments prepared by :meth:`prepare` (in any processes) in one atomic commit,
