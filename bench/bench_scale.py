@@ -32,10 +32,11 @@ import clustered  # noqa: E402
 import common  # noqa: E402
 
 import muvera_nano as mn  # noqa: E402
-from muvera_nano.index import Index  # noqa: E402
+from muvera_nano.index import Index, PQTokenKind  # noqa: E402
 
 # Storage settings: (token storage, FDE storage).
-SETTINGS = {"compressed": ("pq", "pq"), "float16": ("float16", "float16"), "pq-tokens": ("pq", "float16")}
+SETTINGS = {"compressed": ("pq", "pq"), "float16": ("float16", "float16"), "pq-tokens": ("pq", "float16"),
+            "compressed-64": (PQTokenKind(subspaces=64), "pq")}  # 64 B per token: more agreement, more bytes
 CANDIDATES = (100, 300, 1000)
 
 
@@ -46,6 +47,10 @@ def peak_memory_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _named(kind) -> str:
+    return kind if isinstance(kind, str) else f"{kind.name} {kind.to_dict()}"
 
 
 # ---------------------------------------------------------------------------------- building
@@ -215,7 +220,7 @@ def main(argv=None) -> None:
     results = {"machine": machine, "bandwidth": bw, "docs": args.docs, "settings": {}}
     for setting in args.settings:
         folder = args.folder / f"index-{setting}-{args.docs}"
-        print(f"## {setting} (tokens {SETTINGS[setting][0]}, FDE rows {SETTINGS[setting][1]})", flush=True)
+        print(f"## {setting} (tokens {_named(SETTINGS[setting][0])}, FDE rows {_named(SETTINGS[setting][1])})", flush=True)
         cmd = [sys.executable, __file__, "--worker", "build", "--setting", setting, "--folder", str(folder),
                "--docs", str(args.docs), "--threads", str(max(args.threads))] + (["--quick"] if args.quick else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, env=common.worker_env(max(args.threads)))
