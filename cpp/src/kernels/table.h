@@ -18,6 +18,7 @@ void fill_simd(KernelTable& t) {
   t.maxsim[static_cast<int>(DType::f16)] = {score<Widened<V, DType::f16>>, kLanes};
   t.maxsim[static_cast<int>(DType::bf16)] = {score<Widened<V, DType::bf16>>, kLanes};
   t.maxsim[static_cast<int>(DType::i8)] = {score<Widened<V, DType::i8>>, kLanes};
+  t.maxsim[static_cast<int>(DType::pq8)] = {score_pq8<F32InPlace<V>, float>, kLanes};
   t.dots[static_cast<int>(DType::f32)] = dots<V, DType::f32>;
   t.dots[static_cast<int>(DType::f16)] = dots<V, DType::f16>;
   t.dots[static_cast<int>(DType::bf16)] = dots<V, DType::bf16>;
