@@ -176,3 +176,68 @@ TEST(pq4_topk_rejects_bad_ranges_and_k) {
   CHECK_THROWS(run({0, 40, 50, 64}, 55));
   CHECK_THROWS(run({0, 40, 50, 64}, -1));
 }
+
+// Codes through the public entry (threads, nibble packing) on the active ISA.
+static std::vector<uint8_t> encode(const std::vector<float>& rows, int64_t n, const std::vector<float>& cent,
+                                   int64_t M, int64_t K, int64_t dsub, int threads) {
+  std::vector<uint8_t> out(static_cast<size_t>(n * (K == 256 ? M : M / 2)));
+  pq_encode(f32_matrix(rows.data(), n, M * dsub), cent.data(), M, K, dsub, out.data(), threads);
+  return out;
+}
+
+TEST(pq_encode_every_isa_and_thread_count_bit_identical_and_nearest) {
+  std::mt19937 g(24);
+  std::normal_distribution<float> nd;
+  for (int64_t K : {16, 256})
+    for (int64_t dsub : {1, 2, 3, 4, 5, 8})
+      for (int64_t M : {2, 6, 32}) {
+        if (M * dsub > 130) continue;
+        const int64_t n = 203;
+        std::vector<float> cent(static_cast<size_t>(M * K * dsub)), rows(static_cast<size_t>(n * M * dsub));
+        for (auto& x : cent) x = nd(g);
+        // Exact ties: centroid 2k + 1 repeats 2k in every other subspace (lowest index wins).
+        for (int64_t m = 0; m < M; m += 2)
+          for (int64_t k = 0; k + 1 < K; k += 2)
+            for (int64_t j = 0; j < dsub; ++j)
+              cent[(m * K + k + 1) * dsub + j] = cent[(m * K + k) * dsub + j];
+        // Rows near centroids (close calls), some exactly on one, and a few far away.
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t m = 0; m < M; ++m) {
+            const int64_t k = g() % K;
+            for (int64_t j = 0; j < dsub; ++j) {
+              const float c = cent[(m * K + k) * dsub + j];
+              rows[(r * M + m) * dsub + j] = r % 7 == 0 ? c : (r % 11 == 0 ? 50.0f * nd(g) : c + 0.3f * nd(g));
+            }
+          }
+        set_active_isa(Isa::scalar);
+        const std::vector<uint8_t> want = encode(rows, n, cent, M, K, dsub, 1);
+        // The reference against float64 distances: its pick is nearest up to float32 rounding.
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t m = 0; m < M; ++m) {
+            const int64_t code = K == 256 ? want[r * M + m] : (want[r * M / 2 + m / 2] >> (4 * (m % 2))) & 15;
+            double best = INFINITY, got = 0, mag = 0;
+            for (int64_t k = 0; k < K; ++k) {
+              double d = 0, a = 0;
+              for (int64_t j = 0; j < dsub; ++j) {
+                const double x = rows[(r * M + m) * dsub + j], c = cent[(m * K + k) * dsub + j];
+                d += (x - c) * (x - c);
+                a += x * x + c * c + 2 * std::fabs(x * c);
+              }
+              best = std::min(best, d);
+              if (k == code) got = d;
+              mag = std::max(mag, a);
+            }
+            CHECK_MSG(got <= best + 4 * (dsub + 2) * std::ldexp(1.0, -24) * mag, "K %lld dsub %lld M %lld row %lld",
+                      (long long)K, (long long)dsub, (long long)M, (long long)r);
+          }
+        for (Isa isa : supported_isas())
+          for (int threads : {1, 2, 3}) {
+            set_active_isa(isa);
+            CHECK_MSG(encode(rows, n, cent, M, K, dsub, threads) == want, "%s threads %d K %lld dsub %lld M %lld",
+                      isa_name(isa), threads, (long long)K, (long long)dsub, (long long)M);
+          }
+      }
+  set_active_isa(supported_isas().front());
+  std::vector<float> cent(16 * 2, 0.0f), rows = {1.0f, NAN};
+  CHECK_THROWS(pq_encode(f32_matrix(rows.data(), 1, 2), cent.data(), 2, 16, 1, std::vector<uint8_t>(1).data(), 1));
+}

@@ -8,6 +8,7 @@
 #include "kernels/fde.h"
 #include "kernels/maxsim.h"
 #include "kernels/pq4.h"
+#include "kernels/pq_encode.h"
 
 namespace muvera_nano::kernels {
 namespace {
@@ -25,6 +26,7 @@ void fill_simd(KernelTable& t) {
   t.dots[static_cast<int>(DType::bf16)] = dots<V, DType::bf16>;
   t.dots[static_cast<int>(DType::i8)] = dots<V, DType::i8>;
   t.pq4_sums = pq4_sums<V>;
+  t.pq_encode = pq_encode<V>;
   t.fde_encode = fde_encode_item<V>;
   t.to_half = to_half<V>;
 }
