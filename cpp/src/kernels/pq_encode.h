@@ -18,17 +18,12 @@ namespace {
 
 constexpr int kPqEncodeRows = 4;  // rows sharing each centroid load
 
-// The best (value, index) over lanes: smallest value, then lowest index; (inf, 0) if no lane
-// ever took a value (every d was +inf or NaN, as the reference then keeps centroid 0).
+// The index of the best lane: smallest value (lanes hold no NaN), then lowest index; 0 if no
+// lane ever took a value (every d was +inf or NaN: the reference then keeps centroid 0).
 template <class V>
 MN_INLINE int64_t pq_lane_argmin(typename V::F best, typename V::F arg) {
-  alignas(64) float b[V::kLanes], a[V::kLanes];
-  V::store(b, best);
-  V::store(a, arg);
-  float bv = b[0], av = a[0];
-  for (int l = 1; l < V::kLanes; ++l)
-    if (b[l] < bv || (b[l] == bv && a[l] < av)) bv = b[l], av = a[l];
-  return static_cast<int64_t>(av);
+  const typename V::Mask at_min = V::eq(best, V::set1(V::reduce_min(best)));
+  return static_cast<int64_t>(V::reduce_min(V::select(at_min, arg, V::set1(__builtin_inff()))));
 }
 
 // Codes of R rows (row r's values at x[r]) for every subspace.

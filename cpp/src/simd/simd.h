@@ -16,7 +16,8 @@
 //   add, sub, mul, max, abs, fmadd      fmadd(a, b, c) = a * b + c, one rounding
 //   reduce_add(v), reduce_add_first(v, n)
 //   nan_mask(v), gt(a, b), mask_or, mask_and, mask_none, bits(mask), any_first(mask, n)
-//   select(mask, a, b)              a in the lanes set in mask, b elsewhere
+//   select(mask, a, b), eq(a, b)    a in the lanes set in mask, b elsewhere; a == b per lane
+//   reduce_min(v)                   the smallest lane (lanes hold no NaN)
 //   or_lanes(p, mask, bit)          p[l] |= bit for the lanes set in mask (aligned uint32 p)
 //   widen<T>(row, k), widen_first<T>(row, k, n)
 //                                   stored values k.. of a row (float32, float16, bfloat16 or

@@ -64,6 +64,13 @@ struct Avx2 {
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return _mm256_or_ps(a, b); }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
   static MN_INLINE F select(Mask m, F a, F b) { return _mm256_blendv_ps(b, a, m); }
+  static MN_INLINE Mask eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static MN_INLINE float reduce_min(F v) {  // lanes without NaN
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   static MN_INLINE uint32_t bits(Mask m) { return static_cast<uint32_t>(_mm256_movemask_ps(m)); }
   static MN_INLINE bool any_first(Mask m, int64_t n) { return (bits(m) & (n >= 8 ? 0xffu : (1u << n) - 1u)) != 0; }
   static MN_INLINE void or_lanes(uint32_t* p, Mask m, uint32_t bit) {

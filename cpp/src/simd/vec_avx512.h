@@ -61,6 +61,8 @@ struct Avx512 {
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return a | b; }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return a & b; }
   static MN_INLINE F select(Mask m, F a, F b) { return _mm512_mask_blend_ps(m, b, a); }
+  static MN_INLINE Mask eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static MN_INLINE float reduce_min(F v) { return _mm512_reduce_min_ps(v); }  // lanes without NaN
   static MN_INLINE uint32_t bits(Mask m) { return m; }
   static MN_INLINE bool any_first(Mask m, int64_t n) { return (m & lanes_mask(n)) != 0; }
   static MN_INLINE void or_lanes(uint32_t* p, Mask m, uint32_t bit) {

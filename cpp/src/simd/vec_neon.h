@@ -61,6 +61,8 @@ struct Neon {
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return vorrq_u32(a, b); }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return vandq_u32(a, b); }
   static MN_INLINE F select(Mask m, F a, F b) { return vbslq_f32(m, a, b); }
+  static MN_INLINE Mask eq(F a, F b) { return vceqq_f32(a, b); }
+  static MN_INLINE float reduce_min(F v) { return vminvq_f32(v); }  // lanes without NaN
   static MN_INLINE uint32_t bits(Mask m) {
     const int32x4_t shift = {0, 1, 2, 3};
     return vaddvq_u32(vshlq_u32(vshrq_n_u32(m, 31), shift));
