@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "dispatch.h"
@@ -168,6 +169,26 @@ void reference(const std::vector<double>& q, int64_t rows, const Store& s, int64
 
 const DType kTypes[] = {DType::f32, DType::f16, DType::bf16, DType::i8};
 
+// Random queries of awkward sizes against every document of s on the active kernels, the
+// query values scored as `query_as` rounds them, within the float32 bound of `reference`.
+void check_every_query_size(std::mt19937& g, const Store& s, DType query_as, const std::string& what) {
+  RaggedView docs = s.view();
+  for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
+    std::vector<float> q = random_rows(g, rows, s.dim);
+    RowMatrix qv = f32_matrix(q.data(), rows, s.dim);
+    std::vector<float> got(static_cast<size_t>(docs.count));
+    maxsim_all(&qv, 1, docs, got.data(), 2);
+    std::vector<double> qs = scored_query(q, rows, s.dim, query_as);
+    for (int64_t j = 0; j < docs.count; ++j) {
+      double want, bound;
+      reference(qs, rows, s, j, &want, &bound);
+      const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
+      CHECK_MSG(ok, "%s rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", what.c_str(), (long long)rows,
+                (long long)j, got[j], want, bound);
+    }
+  }
+}
+
 }  // namespace
 
 TEST(maxsim_every_isa_matches_float64_reference) {
@@ -180,23 +201,9 @@ TEST(maxsim_every_isa_matches_float64_reference) {
       set_extensions_for_testing(extensions);
       for (DType dtype : kTypes) {
         for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
-          Store s = make_store(g, dtype, dim, lengths);
-          RaggedView docs = s.view();
-          for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
-            std::vector<float> q = random_rows(g, rows, dim);
-            RowMatrix qv = f32_matrix(q.data(), rows, dim);
-            std::vector<float> got(static_cast<size_t>(docs.count));
-            maxsim_all(&qv, 1, docs, got.data(), 2);
-            std::vector<double> qs = scored_query(q, rows, dim, dtype);
-            for (int64_t j = 0; j < docs.count; ++j) {
-              double want, bound;
-              reference(qs, rows, s, j, &want, &bound);
-              const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
-              CHECK_MSG(ok, "%s%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
-                        extensions ? "" : " (no extensions)", dtype_name(dtype), (long long)dim, (long long)rows,
-                        (long long)j, got[j], want, bound);
-            }
-          }
+          const std::string what = std::string(isa_name(isa)) + (extensions ? " " : " (no extensions) ") +
+                                   dtype_name(dtype) + " dim " + std::to_string(dim);
+          check_every_query_size(g, make_store(g, dtype, dim, lengths), dtype, what);
         }
       }
     }
@@ -219,22 +226,9 @@ TEST(maxsim_pq8_every_isa_matches_float64_reference) {
         const int64_t dim = shape[0], dsub = shape[1];
         Store s = make_pq_store(g, dim, dsub, lengths);
         s.bf16_decoded = bf16;
-        RaggedView docs = s.view();
-        for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
-          std::vector<float> q = random_rows(g, rows, dim);
-          RowMatrix qv = f32_matrix(q.data(), rows, dim);
-          std::vector<float> got(static_cast<size_t>(docs.count));
-          maxsim_all(&qv, 1, docs, got.data(), 2);
-          std::vector<double> qs = scored_query(q, rows, dim, bf16 ? DType::bf16 : DType::f32);
-          for (int64_t j = 0; j < docs.count; ++j) {
-            double want, bound;
-            reference(qs, rows, s, j, &want, &bound);
-            const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
-            CHECK_MSG(ok, "%s%s pq8 dim %lld dsub %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)",
-                      isa_name(isa), extensions ? "" : " (no extensions)", (long long)dim, (long long)dsub,
-                      (long long)rows, (long long)j, got[j], want, bound);
-          }
-        }
+        const std::string what = std::string(isa_name(isa)) + (extensions ? " " : " (no extensions) ") + "pq8 dim " +
+                                 std::to_string(dim) + " dsub " + std::to_string(dsub);
+        check_every_query_size(g, s, bf16 ? DType::bf16 : DType::f32, what);
       }
     }
   set_extensions_for_testing(true);
