@@ -25,11 +25,13 @@ static_assert(kPq4ChunkPairs <= kPq4FlushSteps, "16-bit lanes must not overflow 
 
 // Pairs [p0, p1) of one block's rows for NQ queries (tables tab[i]), added into sums[i * 32 ..].
 template <class V, int NQ>
-MN_INLINE void pq4_chunk(const uint8_t* const* tab, const uint8_t* codes, int64_t p0, int64_t p1, uint32_t* sums) {
+MN_INLINE void pq4_chunk(const uint8_t* const* tab, const uint8_t* codes, const uint8_t* ahead, int64_t p0, int64_t p1,
+                         uint32_t* sums) {
   constexpr int64_t P = V::kPq4PairsPerStep;
   typename V::Pq4Acc acc[NQ];
   for (int i = 0; i < NQ; ++i) acc[i] = V::pq4_acc_zero();
   for (int64_t p = p0; p < p1; p += P) {
+    V::prefetch(ahead + p * kPq4BlockRows);
     const typename V::Pq4Codes c = V::pq4_codes(codes + p * kPq4BlockRows, p1 - p);
     const typename V::Pq4Codes lo = V::pq4_low(c), hi = V::pq4_high(c);
     // Pair p's low-nibble table (pq_plan.h); the high one is 64 bytes on.
@@ -51,7 +53,8 @@ void pq4_sums_n(const Pq4Tables& t, int64_t q0, const uint8_t* blocks, int64_t n
   for (int64_t p0 = 0; p0 < pairs; p0 += kPq4ChunkPairs) {
     const int64_t p1 = pairs - p0 < kPq4ChunkPairs ? pairs : p0 + kPq4ChunkPairs;
     for (int64_t b = 0; b < n_blocks; ++b)
-      pq4_chunk<V, NQ>(tab, blocks + b * block_bytes, p0, p1, sums + b * NQ * kPq4BlockRows);
+      pq4_chunk<V, NQ>(tab, blocks + b * block_bytes, blocks + (b + 1) * block_bytes, p0, p1,
+                       sums + b * NQ * kPq4BlockRows);
   }
 }
 
