@@ -25,8 +25,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
-from bench_maxsim import DIM, standard_corpus  # noqa: E402
+import common
+from bench_maxsim import DIM, standard_corpus
 
 FDE_DIM, FDE_M, TOPK = 10240, 2560, 100
 
@@ -69,9 +69,9 @@ def bench_maxsim(a, rng, out):
     decoded = stores["pq8"].to_float32()
     check = min(50, a.docs)
     q64, d64 = q.astype(np.float64), decoded.astype(np.float64)
-    want = np.array([(q64 @ d64[offsets[j]:offsets[j + 1]].T).max(1).sum() for j in range(check)])
+    want = np.array([(q64 @ d64[offsets[j] : offsets[j + 1]].T).max(1).sum() for j in range(check)])
     # bfloat16 decoding's bound (README): sum_i max_t (2^-7 + 2^-16) sum_k |q_ik c_tk|, plus float32's.
-    bound = np.array([(np.abs(q64) @ np.abs(d64[offsets[j]:offsets[j + 1]]).T).max(1).sum() for j in range(check)])
+    bound = np.array([(np.abs(q64) @ np.abs(d64[offsets[j] : offsets[j + 1]]).T).max(1).sum() for j in range(check)])
     bound *= 2**-7 + 2**-16 + 1e-5
     got = mn.maxsim(q, stores["pq8"], threads=a.threads)[:check]
     err = np.abs(got - want).max()
@@ -90,17 +90,24 @@ def bench_maxsim(a, rng, out):
     rows = []
     for name, t in res.items():
         kind = name.split()[1].rstrip(",")
-        rows.append([name, str(bytes_per_token[kind]), common.fmt_rate(a.docs / t["median"]),
-                     f"{a.docs / t['max']:,.0f}–{a.docs / t['min']:,.0f}",
-                     f"{res['muvera-nano float32']['median'] / t['median']:.2f}x"])
+        rows.append(
+            [
+                name,
+                str(bytes_per_token[kind]),
+                common.fmt_rate(a.docs / t["median"]),
+                f"{a.docs / t['max']:,.0f}–{a.docs / t['min']:,.0f}",
+                f"{res['muvera-nano float32']['median'] / t['median']:.2f}x",
+            ]
+        )
         out["maxsim"].append({"impl": name, **t, "docs_per_s": a.docs / t["median"]})
-    print(f"\n## MaxSim: one 32x128 query x {a.docs:,} documents (mean {np.diff(offsets).mean():.0f} rows), "
-          f"{a.threads} thread(s); pq8 error vs float64 over decoded rows: {err:.2g}")
+    print(
+        f"\n## MaxSim: one 32x128 query x {a.docs:,} documents (mean {np.diff(offsets).mean():.0f} rows), "
+        f"{a.threads} thread(s); pq8 error vs float64 over decoded rows: {err:.2g}"
+    )
     common.print_table(["storage", "B/token", "docs/s (median)", "min–max", "vs float32"], rows)
 
 
 def bench_encode(a, rng, out):
-    import numpy as np
 
     import muvera_nano as mn
 
@@ -111,17 +118,91 @@ def bench_encode(a, rng, out):
     rate = len(tokens) / res["median"]
     out["encode"] = {**res, "tokens_per_s": rate}
     print(f"\n## pq_encode: {len(tokens):,} tokens of 128 dims -> 32 x 8-bit codes, {a.threads} thread(s)")
-    common.print_table(["tokens/s (median)", "min–max", "175M tokens"],
-                       [[common.fmt_rate(rate), f"{len(tokens) / res['max']:,.0f}–{len(tokens) / res['min']:,.0f}",
-                         f"{175e6 / rate:.0f} s"]])
-    del np
+    common.print_table(
+        ["tokens/s (median)", "min–max", "175M tokens"],
+        [
+            [
+                common.fmt_rate(rate),
+                f"{len(tokens) / res['max']:,.0f}–{len(tokens) / res['min']:,.0f}",
+                f"{175e6 / rate:.0f} s",
+            ]
+        ],
+    )
 
 
-def bench_scan(a, rng, out):
+def scan_size(a, rng, out, n, cent, queries, faiss, table):
+    """One row count of the fast-scan table: every implementation alternated."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
     import muvera_nano as mn
+
+    codes = rng.integers(0, 256, (n, FDE_M // 2), dtype=np.uint8)
+    blocked = mn.pq4_block(codes)
+    ranges = np.array([[0, n]], np.int64)
+    offsets = np.zeros(1, np.float32)
+    k = min(TOPK, n)
+    luts1, luts4 = mn.pq4_lut(queries[0], cent), mn.pq4_lut(queries, cent)
+    fns = {
+        "muvera-nano pq4_topk, 1 query": lambda: mn.pq4_topk(luts1, blocked, ranges, offsets, k, threads=a.threads),
+        "muvera-nano pq4_topk, 4 queries per call": lambda: mn.pq4_topk(
+            luts4, blocked, ranges, offsets, k, threads=a.threads
+        ),
+    }
+    nq = {"muvera-nano pq4_topk, 1 query": 1, "muvera-nano pq4_topk, 4 queries per call": 4}
+    # Recall of the fast scan's top k against exact ADC scores (float64 LUT) for query 0.
+    lut = np.einsum("mkd,md->mk", cent.astype(np.float64), queries[0].reshape(FDE_M, -1).astype(np.float64))
+    exact = np.zeros(n)
+    for p in range(FDE_M // 2):
+        exact += lut[2 * p][codes[:, p] & 15] + lut[2 * p + 1][codes[:, p] >> 4]
+    ids, _ = fns["muvera-nano pq4_topk, 1 query"]()
+    recall = len(set(ids.tolist()) & set(np.argsort(-exact)[:k].tolist())) / k
+    if faiss is not None:
+        faiss.omp_set_num_threads(a.threads)
+        ipq = faiss.IndexPQ(FDE_DIM, FDE_M, 4, faiss.METRIC_INNER_PRODUCT)
+        faiss.copy_array_to_vector(cent.ravel(), ipq.pq.centroids)
+        ipq.is_trained = True
+        ipq.add_sa_codes(codes)
+        fast = faiss.IndexPQFastScan(ipq)
+        del ipq
+        fns["faiss IndexPQFastScan, 1 query"] = lambda: fast.search(queries[:1], k)
+        fns["faiss IndexPQFastScan, 4 queries"] = lambda: fast.search(queries, k)
+        nq["faiss IndexPQFastScan, 1 query"], nq["faiss IndexPQFastScan, 4 queries"] = 1, 4
+    if n * FDE_DIM * 2 <= a.numpy_bytes:
+        # float16 rows as the codes stand for (decoded centroids), then matvec + argpartition.
+        dense = np.empty((n, FDE_DIM), np.float16)
+        for c in range(0, n, 10000):
+            dense[c : c + 10000] = mn.pq_decode(codes[c : c + 10000], cent)
+        q16 = queries[0].astype(np.float16)
+
+        def np_scan():
+            with threadpool_limits(a.threads):
+                s = dense @ q16
+                return np.argpartition(-s, k - 1)[:k] if k < n else np.arange(n)
+
+        fns["numpy float16 matvec + argpartition, 1 query"] = np_scan
+        nq["numpy float16 matvec + argpartition, 1 query"] = 1
+    res = alternate(fns, a.repeats)
+    ref = res["muvera-nano pq4_topk, 1 query"]["median"]
+    for name, t in res.items():
+        row_bytes = FDE_DIM * 2 if name.startswith("numpy") else FDE_M // 2
+        rate = n * nq[name] / t["median"]
+        table.append(
+            [
+                f"{n:,}",
+                name,
+                common.fmt_rate(rate),
+                f"{n * row_bytes / t['median'] / 1e9:.2f}",
+                f"{t['median'] * 1e3:.2f}",
+                f"{ref / (t['median'] / nq[name]):.2f}x",
+            ]
+        )
+        out["scan"].append({"rows": n, "impl": name, **t, "rows_per_s": rate, "recall_vs_exact_adc": recall})
+    table.append([f"{n:,}", f"(pq4_topk top-{k} recall vs exact ADC: {recall:.2f})", "", "", "", ""])
+
+
+def bench_scan(a, rng, out):
+    import numpy as np
 
     try:
         import faiss
@@ -130,66 +211,15 @@ def bench_scan(a, rng, out):
         out.setdefault("missing", []).append("faiss-cpu")
     cent = rng.standard_normal((FDE_M, 16, FDE_DIM // FDE_M)).astype(np.float32)
     queries = rng.standard_normal((4, FDE_DIM)).astype(np.float32)
-    luts1, luts4 = mn.pq4_lut(queries[0], cent), mn.pq4_lut(queries, cent)
-    print(f"\n## 4-bit fast scan: {FDE_M} subspaces x 16 centroids x 4 dims ({FDE_M // 2} B per {FDE_DIM}-d row), "
-          f"top {TOPK} of all rows, {a.threads} thread(s)")
+    print(
+        f"\n## 4-bit fast scan: {FDE_M} subspaces x 16 centroids x 4 dims ({FDE_M // 2} B per {FDE_DIM}-d row), "
+        f"top {TOPK} of all rows, {a.threads} thread(s)"
+    )
     table = []
     for n in a.scan_rows:
-        codes = rng.integers(0, 256, (n, FDE_M // 2), dtype=np.uint8)
-        blocked = mn.pq4_block(codes)
-        ranges = np.array([[0, n]], np.int64)
-        offsets = np.zeros(1, np.float32)
-        k = min(TOPK, n)
-        fns = {"muvera-nano pq4_topk, 1 query": lambda: mn.pq4_topk(luts1, blocked, ranges, offsets, k,
-                                                                     threads=a.threads),
-               "muvera-nano pq4_topk, 4 queries per call": lambda: mn.pq4_topk(luts4, blocked, ranges, offsets, k,
-                                                                               threads=a.threads)}
-        nq = {"muvera-nano pq4_topk, 1 query": 1, "muvera-nano pq4_topk, 4 queries per call": 4}
-        # Recall of the fast scan's top k against exact ADC scores (float64 LUT) for query 0.
-        lut = np.einsum("mkd,md->mk", cent.astype(np.float64), queries[0].reshape(FDE_M, -1).astype(np.float64))
-        exact = np.zeros(n)
-        for p in range(FDE_M // 2):
-            exact += lut[2 * p][codes[:, p] & 15] + lut[2 * p + 1][codes[:, p] >> 4]
-        ids, _ = fns["muvera-nano pq4_topk, 1 query"]()
-        recall = len(set(ids.tolist()) & set(np.argsort(-exact)[:k].tolist())) / k
-        if faiss is not None:
-            faiss.omp_set_num_threads(a.threads)
-            ipq = faiss.IndexPQ(FDE_DIM, FDE_M, 4, faiss.METRIC_INNER_PRODUCT)
-            faiss.copy_array_to_vector(cent.ravel(), ipq.pq.centroids)
-            ipq.is_trained = True
-            ipq.add_sa_codes(codes)
-            fast = faiss.IndexPQFastScan(ipq)
-            del ipq
-            fns["faiss IndexPQFastScan, 1 query"] = lambda: fast.search(queries[:1], k)
-            fns["faiss IndexPQFastScan, 4 queries"] = lambda: fast.search(queries, k)
-            nq["faiss IndexPQFastScan, 1 query"], nq["faiss IndexPQFastScan, 4 queries"] = 1, 4
-        dense = None
-        if n * FDE_DIM * 2 <= a.numpy_bytes:
-            # float16 rows as the codes stand for (decoded centroids), then matvec + argpartition.
-            dense = np.empty((n, FDE_DIM), np.float16)
-            for c in range(0, n, 10000):
-                dense[c:c + 10000] = mn.pq_decode(codes[c:c + 10000], cent)
-            q16 = queries[0].astype(np.float16)
-
-            def np_scan():
-                with threadpool_limits(a.threads):
-                    s = dense @ q16
-                    return np.argpartition(-s, k - 1)[:k] if k < n else np.arange(n)
-
-            fns["numpy float16 matvec + argpartition, 1 query"] = np_scan
-            nq["numpy float16 matvec + argpartition, 1 query"] = 1
-        res = alternate(fns, a.repeats)
-        ref = res["muvera-nano pq4_topk, 1 query"]["median"]
-        for name, t in res.items():
-            row_bytes = FDE_DIM * 2 if name.startswith("numpy") else FDE_M // 2
-            rate = n * nq[name] / t["median"]
-            table.append([f"{n:,}", name, common.fmt_rate(rate), f"{n * row_bytes / t['median'] / 1e9:.2f}",
-                          f"{t['median'] * 1e3:.2f}", f"{ref / (t['median'] / nq[name]):.2f}x"])
-            out["scan"].append({"rows": n, "impl": name, **t, "rows_per_s": rate, "recall_vs_exact_adc": recall})
-        table.append([f"{n:,}", f"(pq4_topk top-{k} recall vs exact ADC: {recall:.2f})", "", "", "", ""])
-        del dense, codes, blocked, fns
-    common.print_table(["rows", "implementation", "rows x queries / s", "GB/s read", "ms per call (median)",
-                        "per-query time: pq4 1-query / this"], table)
+        scan_size(a, rng, out, n, cent, queries, faiss, table)
+    headers = ["rows", "implementation", "rows x queries / s", "GB/s read", "ms per call (median)"]
+    common.print_table([*headers, "per-query time: pq4 1-query / this"], table)
 
 
 def main() -> None:
@@ -209,8 +239,10 @@ def main() -> None:
     import numpy as np
 
     out = {"machine": common.machine(), "threads": a.threads, "maxsim": [], "scan": []}
-    print(f"CPU: {out['machine'].get('cpu')} ({out['machine'].get('isa')}), {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} at start")
+    print(
+        f"CPU: {out['machine'].get('cpu')} ({out['machine'].get('isa')}), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} at start"
+    )
     rng = np.random.default_rng(0)
     bench_maxsim(a, rng, out)
     bench_encode(a, rng, out)

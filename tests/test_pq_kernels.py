@@ -115,7 +115,7 @@ def test_pq_bad_input_gets_clear_errors(rng):
     rows = rng.standard_normal((10, 8)).astype(np.float32)
     with pytest.raises(ValueError, match="dimension"):
         kernels.pq_encode(rows[:, :6], cent)
-    with pytest.raises(ValueError, match="16 .* or 256"):
+    with pytest.raises(ValueError, match=r"16 .* or 256"):
         kernels.pq_encode(rows, np.ascontiguousarray(cent[:, :8]))
     bad = rows.copy()
     bad[3, 1] = np.nan

@@ -89,7 +89,8 @@ TEST(pq4_sums_every_isa_bit_identical_to_scalar) {
           for (int i = 0; i < nq; ++i)
             for (int64_t j = 0; j < 32; ++j) {
               uint32_t s = 0;
-              for (int64_t m = 0; m < M; ++m) s += l.table[((q0 + i) * M + m) * 16 + code_of(blocked, M, 32 * b + j, m)];
+              for (int64_t m = 0; m < M; ++m)
+                s += l.table[((q0 + i) * M + m) * 16 + code_of(blocked, M, 32 * b + j, m)];
               CHECK(want[(b * nq + i) * 32 + j] == s);
             }
         for (Isa isa : supported_isas()) {
@@ -166,8 +167,8 @@ TEST(pq4_topk_rejects_bad_ranges_and_k) {
   std::vector<int64_t> ids(64);
   std::vector<float> scores(64), offsets = {0.0f, 0.0f};
   auto run = [&](std::vector<int64_t> ranges, int64_t k) {
-    pq4_topk(l, blocked.data(), n_blocks, ranges.data(), static_cast<int64_t>(ranges.size() / 2), offsets.data(), 0,
-             k, ids.data(), scores.data(), 1);
+    pq4_topk(l, blocked.data(), n_blocks, ranges.data(), static_cast<int64_t>(ranges.size() / 2), offsets.data(), 0, k,
+             ids.data(), scores.data(), 1);
   };
   run({0, 40, 50, 64}, 54);
   CHECK_THROWS(run({0, 40, 50, 65}, 1));  // past the blocks
@@ -178,8 +179,8 @@ TEST(pq4_topk_rejects_bad_ranges_and_k) {
 }
 
 // Codes through the public entry (threads, nibble packing) on the active ISA.
-static std::vector<uint8_t> encode(const std::vector<float>& rows, int64_t n, const std::vector<float>& cent,
-                                   int64_t M, int64_t K, int64_t dsub, int threads) {
+static std::vector<uint8_t> encode(const std::vector<float>& rows, int64_t n, const std::vector<float>& cent, int64_t M,
+                                   int64_t K, int64_t dsub, int threads) {
   std::vector<uint8_t> out(static_cast<size_t>(n * (K == 256 ? M : M / 2)));
   pq_encode(f32_matrix(rows.data(), n, M * dsub), cent.data(), M, K, dsub, out.data(), threads);
   return out;
@@ -198,8 +199,7 @@ TEST(pq_encode_every_isa_and_thread_count_bit_identical_and_nearest) {
         // Exact ties: centroid 2k + 1 repeats 2k in every other subspace (lowest index wins).
         for (int64_t m = 0; m < M; m += 2)
           for (int64_t k = 0; k + 1 < K; k += 2)
-            for (int64_t j = 0; j < dsub; ++j)
-              cent[(m * K + k + 1) * dsub + j] = cent[(m * K + k) * dsub + j];
+            for (int64_t j = 0; j < dsub; ++j) cent[(m * K + k + 1) * dsub + j] = cent[(m * K + k) * dsub + j];
         // Rows near centroids (close calls), some exactly on one, and a few far away.
         for (int64_t r = 0; r < n; ++r)
           for (int64_t m = 0; m < M; ++m) {

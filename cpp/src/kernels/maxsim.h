@@ -421,8 +421,7 @@ struct PqDecoded : Base {
     for (int r = 0; r < n; ++r) {
       const unsigned char* codes = this->d.row(t + r);
       Elem* out = dst + r * width;
-      for (int64_t m = 0; m < subspaces; ++m)
-        copy_centroid(table + (m * kPqCentroids + codes[m]) * ds, out + m * ds);
+      for (int64_t m = 0; m < subspaces; ++m) copy_centroid(table + (m * kPqCentroids + codes[m]) * ds, out + m * ds);
     }
   }
   void begin(int rows) {
