@@ -119,7 +119,10 @@ void pq4_topk(const Pq4Luts& luts, const uint8_t* blocked, int64_t n_blocks, con
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(16, (256 << 10) / block_bytes));
   const int64_t groups = (nq + kPq4MaxQueries - 1) / kPq4MaxQueries;
   const int64_t visits = rb.empty() ? 0 : rb.back().first_visit + rb.back().blocks;
-  const Split split = split_work(visits, static_cast<double>(block_bytes * groups), 1 << 20, threads, 1, 4);
+  // Pieces of about 8 MB of codes: each starts with an empty heap that takes every row until
+  // it holds k, so small pieces offer many rows (1 MB pieces: 1.14x slower for 1 query, 1.39x
+  // for 4, on 300,000 rows of 2,560 subspaces).
+  const Split split = split_work(visits, static_cast<double>(block_bytes * groups), 1 << 23, threads, 1, 4);
 
   std::vector<TopK> best(static_cast<size_t>(split.pieces() * nq), TopK(k));
   parallel_for(split, [&](int64_t piece, int64_t vb, int64_t ve) {
