@@ -241,3 +241,41 @@ TEST(pq_encode_every_isa_and_thread_count_bit_identical_and_nearest) {
   std::vector<float> cent(16 * 2, 0.0f), rows = {1.0f, NAN};
   CHECK_THROWS(pq_encode(f32_matrix(rows.data(), 1, 2), cent.data(), 2, 16, 1, std::vector<uint8_t>(1).data(), 1));
 }
+
+// Enough codes for several pieces (and pieces that depend on the thread count), with ranges
+// across piece boundaries: the merge of per-piece heaps against a full sort.
+TEST(pq4_topk_over_many_pieces_matches_a_full_sort) {
+  std::mt19937 g(25);
+  const int64_t M = 2560, n = 20000, nq = 5, k = 50;
+  int64_t n_blocks;
+  const std::vector<uint8_t> blocked = random_blocked(g, n, M, false, &n_blocks);
+  const std::vector<int64_t> ranges = {17000, 19990, 5, 9000, 9100, 16001};
+  const int64_t n_ranges = 3;
+  const Pq4Luts l = random_luts(g, nq, M, false);
+  const std::vector<float> offsets = {0.5f, 0.0f, 0.25f};
+  std::vector<int64_t> want_ids(nq * k);
+  std::vector<float> want_scores(nq * k);
+  for (int64_t q = 0; q < nq; ++q) {
+    std::vector<Ranked> all;
+    for (int64_t r = 0; r < n_ranges; ++r)
+      for (int64_t pos = ranges[2 * r]; pos < ranges[2 * r + 1]; ++pos) {
+        uint64_t s = 0;
+        for (int64_t m = 0; m < M; ++m) s += l.table[(q * M + m) * 16 + code_of(blocked, M, pos, m)];
+        all.push_back({static_cast<float>(offsets[r] + static_cast<double>(l.scale[q]) * s + l.bias[q]), pos});
+      }
+    std::partial_sort(all.begin(), all.begin() + k, all.end(),
+                      [](const Ranked& a, const Ranked& b) { return ranks_before(a, b); });
+    for (int64_t j = 0; j < k; ++j) want_ids[q * k + j] = all[j].id, want_scores[q * k + j] = all[j].score;
+  }
+  for (Isa isa : supported_isas())
+    for (int threads : {1, 2, 3}) {
+      set_active_isa(isa);
+      std::vector<int64_t> ids(want_ids.size(), -1);
+      std::vector<float> scores(want_scores.size(), NAN);
+      pq4_topk(l, blocked.data(), n_blocks, ranges.data(), n_ranges, offsets.data(), 0, k, ids.data(), scores.data(),
+               threads);
+      CHECK_MSG(ids == want_ids && std::memcmp(scores.data(), want_scores.data(), scores.size() * 4) == 0,
+                "%s threads %d", isa_name(isa), threads);
+    }
+  set_active_isa(supported_isas().front());
+}
