@@ -65,13 +65,15 @@ void pq_encode(const RowMatrix& rows, const float* centroids, int64_t subspaces,
     throw std::invalid_argument("4-bit codes pack two subspaces per byte: the number of subspaces must be even, got " +
                                 std::to_string(subspaces));
   const int64_t K = n_centroids, M = subspaces;
-  AlignedBuffer<float> neg2c(static_cast<size_t>(M * K * dsub)), norms(static_cast<size_t>(M * K)), iota(K);
+  AlignedBuffer<float> neg2c(static_cast<size_t>(M * K * dsub)), norms(static_cast<size_t>(M * K)), iota(K),
+      neg2c_lanes(static_cast<size_t>(M * K * dsub));
   for (int64_t c = 0; c < M * K; ++c) {
     float n2 = 0.0f;
     for (int64_t j = 0; j < dsub; ++j) {
       const float x = centroids[c * dsub + j];
       n2 = std::fma(x, x, n2);
       neg2c.data()[c * dsub + j] = -2.0f * x;
+      neg2c_lanes.data()[((c / K) * dsub + j) * K + c % K] = -2.0f * x;
     }
     norms.data()[c] = n2;
   }
@@ -83,6 +85,7 @@ void pq_encode(const RowMatrix& rows, const float* centroids, int64_t subspaces,
   plan.neg2c = neg2c.data();
   plan.norms = norms.data();
   plan.iota = iota.data();
+  plan.neg2c_lanes = neg2c_lanes.data();
 
   const PqEncodeFn fn = active_kernels().pq_encode;
   const int64_t out_bytes = code_bytes(M, K);

@@ -5,6 +5,7 @@
 // total and every score is computed the same way everywhere, so results never depend on the
 // instruction set or the thread count.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -72,6 +73,21 @@ std::vector<RangeBlocks> range_blocks(const int64_t* ranges, int64_t n_ranges, i
   return out;
 }
 
+// A lower bound on the table sum of any row that can still enter `heap` (holding k items),
+// scored off + scale * sum + bias: rows below it are not offered. While the heap is not full,
+// 0. The slack covers the float32 rounding of a score (half an ulp of the worst kept one) and
+// the float64 rounding of the score and of this bound many times over, so the filter never
+// drops a row the heap would take: results are those of offering every row.
+uint32_t entry_sum(const TopK& heap, int64_t k, double off, double scale, double bias) {
+  const std::vector<Ranked>& kept = heap.items();
+  if (static_cast<int64_t>(kept.size()) < k || !(scale > 0)) return 0;
+  const double worst = kept.front().score;
+  const double slack = (std::fabs(worst) + std::fabs(off) + std::fabs(bias)) * 0x1p-20 + 0x1p-126;
+  const double least = (worst - off - bias - slack) / scale - 1.0;
+  if (!(least > 0)) return 0;  // also NaN and infinite inputs: no filter
+  return least >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(least);
+}
+
 }  // namespace
 
 int64_t pq4_range_positions(const int64_t* ranges, int64_t n_ranges, int64_t n_blocks) {
@@ -98,11 +114,15 @@ void pq4_topk(const Pq4Luts& luts, const uint8_t* blocked, int64_t n_blocks, con
   const Pq4Tables tables{M, luts.table.data(), packed.data(), stride};
   const Pq4SumsFn fn = active_kernels().pq4_sums;
   const int64_t block_bytes = M / 2 * kPq4BlockRows;
-  // Blocks per kernel call: their codes stay in L1/L2 while each group of queries reads them.
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(16, (64 << 10) / block_bytes));
+  // Blocks per kernel call (up to 256 KB of codes): the kernel walks them once per chunk of
+  // pairs, so each chunk's tables are read from L1 for every block and the codes from L2.
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(16, (256 << 10) / block_bytes));
   const int64_t groups = (nq + kPq4MaxQueries - 1) / kPq4MaxQueries;
   const int64_t visits = rb.empty() ? 0 : rb.back().first_visit + rb.back().blocks;
-  const Split split = split_work(visits, static_cast<double>(block_bytes * groups), 1 << 20, threads, 1, 4);
+  // Pieces of about 8 MB of codes: each starts with an empty heap that takes every row until
+  // it holds k, so small pieces offer many rows (1 MB pieces: 1.14x slower for 1 query, 1.39x
+  // for 4, on 300,000 rows of 2,560 subspaces).
+  const Split split = split_work(visits, static_cast<double>(block_bytes * groups), 1 << 23, threads, 1, 4);
 
   std::vector<TopK> best(static_cast<size_t>(split.pieces() * nq), TopK(k));
   parallel_for(split, [&](int64_t piece, int64_t vb, int64_t ve) {
@@ -129,7 +149,9 @@ void pq4_topk(const Pq4Luts& luts, const uint8_t* blocked, int64_t n_blocks, con
               const int64_t q = g + i;
               const double off = offsets[q * offset_stride + r], scale = luts.scale[q], bias = luts.bias[q];
               const uint32_t* s = sums.data() + (b * ng + i) * kPq4BlockRows;
-              for (int64_t j = j0; j < j1; ++j) mine[q].offer(static_cast<float>(off + scale * s[j] + bias), first + j);
+              const uint32_t least = entry_sum(mine[q], k, off, scale, bias);
+              for (int64_t j = j0; j < j1; ++j)
+                if (s[j] >= least) mine[q].offer(static_cast<float>(off + scale * s[j] + bias), first + j);
             }
           }
         }

@@ -9,12 +9,14 @@ namespace muvera_nano {
 
 // Encoding: K centroids of dsub coordinates per subspace. For centroid k of subspace m,
 // neg2c[(m * K + k) * dsub + j] = -2 c_kj (exact) and norms[m * K + k] = |c_k|^2 as pq.h
-// defines it; iota[k] = k as float (exact for K <= 256).
+// defines it; iota[k] = k as float (exact for K <= 256). neg2c_lanes holds the same values
+// centroid-minor, neg2c_lanes[(m * dsub + j) * K + k], so SIMD kernels load K consecutive lanes.
 struct PqEncodePlan {
   int64_t subspaces = 0, centroids = 0, dsub = 0;
   const float* neg2c = nullptr;
   const float* norms = nullptr;
   const float* iota = nullptr;
+  const float* neg2c_lanes = nullptr;
 };
 
 // 4-bit fast scan: per query a table of M x 16 bytes (the scalar reference reads these) and

@@ -2,13 +2,16 @@
 // each storage type scores with, on awkward sizes; plus the empty-input rules.
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "dispatch.h"
 #include "harness.h"
 #include "muvera_nano/cpu.h"
 #include "muvera_nano/maxsim.h"
+#include "muvera_nano/pq.h"
 #include "muvera_nano/quantize.h"
 #include "number_formats.h"
 
@@ -23,12 +26,15 @@ struct Store {
   std::vector<float> f32;          // the float32 rows
   std::vector<unsigned char> raw;  // rows in the storage type
   std::vector<float> scales;       // int8
+  std::shared_ptr<PqCodebook> codebook;  // pq8: raw holds M codes per row, f32 the decoded rows
+  bool bf16_decoded = false;             // pq8 scored through bfloat16 centroids
   RaggedView view() const {
     RaggedView r;
     r.tokens.data = raw.data();
     r.tokens.rows = offsets.back();
     r.tokens.cols = dim;
-    r.tokens.row_stride = dim * dtype_size(dtype);
+    r.tokens.row_stride = codebook ? codebook->view().subspaces : dim * dtype_size(dtype);
+    r.tokens.codebook = codebook ? &codebook->view() : nullptr;
     r.tokens.dtype = dtype;
     r.tokens.scales = dtype == DType::i8 ? reinterpret_cast<const unsigned char*>(scales.data()) : nullptr;
     r.tokens.scale_stride = 4;
@@ -46,6 +52,7 @@ struct Store {
         return f16_to_f32(h);
       }
       case DType::bf16: return bf16_to_f32(f32_to_bf16(x));
+      case DType::pq8: return bf16_decoded ? bf16_to_f32(f32_to_bf16(x)) : x;
       case DType::i8: return static_cast<double>(static_cast<int8_t>(raw[t * dim + k])) * scales[t];
       default: return x;
     }
@@ -92,7 +99,26 @@ Store make_store(std::mt19937& g, DType dtype, int64_t dim, const std::vector<in
   return s;
 }
 
-// Query value as scored against dtype.
+// pq8 rows of dim = M * dsub: random centroids and codes; f32 holds the decoded rows.
+Store make_pq_store(std::mt19937& g, int64_t dim, int64_t dsub, const std::vector<int64_t>& lengths) {
+  Store s{DType::pq8, dim};
+  for (int64_t n : lengths) s.offsets.push_back(s.offsets.back() + n);
+  const int64_t T = s.offsets.back(), M = dim / dsub;
+  const std::vector<float> centroids = random_rows(g, M * kPqCentroids, dsub);
+  s.codebook = std::make_shared<PqCodebook>(centroids.data(), M, dsub);
+  s.raw.resize(static_cast<size_t>(T * M) + 1);
+  s.f32.resize(static_cast<size_t>(T * dim));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t m = 0; m < M; ++m) {
+      const auto code = static_cast<unsigned char>(g() % kPqCentroids);
+      s.raw[t * M + m] = code;
+      std::memcpy(&s.f32[t * dim + m * dsub], &centroids[(m * kPqCentroids + code) * dsub],
+                  static_cast<size_t>(dsub) * 4);
+    }
+  return s;
+}
+
+// Query value as scored against dtype (pq8 through bfloat16 centroids: as bf16).
 std::vector<double> scored_query(const std::vector<float>& q, int64_t rows, int64_t dim, DType dtype) {
   std::vector<double> out(q.begin(), q.end());
   for (int64_t i = 0; i < rows; ++i) {
@@ -143,6 +169,26 @@ void reference(const std::vector<double>& q, int64_t rows, const Store& s, int64
 
 const DType kTypes[] = {DType::f32, DType::f16, DType::bf16, DType::i8};
 
+// Random queries of awkward sizes against every document of s on the active kernels, the
+// query values scored as `query_as` rounds them, within the float32 bound of `reference`.
+void check_every_query_size(std::mt19937& g, const Store& s, DType query_as, const std::string& what) {
+  RaggedView docs = s.view();
+  for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
+    std::vector<float> q = random_rows(g, rows, s.dim);
+    RowMatrix qv = f32_matrix(q.data(), rows, s.dim);
+    std::vector<float> got(static_cast<size_t>(docs.count));
+    maxsim_all(&qv, 1, docs, got.data(), 2);
+    std::vector<double> qs = scored_query(q, rows, s.dim, query_as);
+    for (int64_t j = 0; j < docs.count; ++j) {
+      double want, bound;
+      reference(qs, rows, s, j, &want, &bound);
+      const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
+      CHECK_MSG(ok, "%s rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", what.c_str(), (long long)rows,
+                (long long)j, got[j], want, bound);
+    }
+  }
+}
+
 }  // namespace
 
 TEST(maxsim_every_isa_matches_float64_reference) {
@@ -155,24 +201,34 @@ TEST(maxsim_every_isa_matches_float64_reference) {
       set_extensions_for_testing(extensions);
       for (DType dtype : kTypes) {
         for (int64_t dim : {1, 3, 16, 17, 33, 128, 130}) {
-          Store s = make_store(g, dtype, dim, lengths);
-          RaggedView docs = s.view();
-          for (int64_t rows : {0, 1, 7, 16, 17, 32, 33, 50}) {
-            std::vector<float> q = random_rows(g, rows, dim);
-            RowMatrix qv = f32_matrix(q.data(), rows, dim);
-            std::vector<float> got(static_cast<size_t>(docs.count));
-            maxsim_all(&qv, 1, docs, got.data(), 2);
-            std::vector<double> qs = scored_query(q, rows, dim, dtype);
-            for (int64_t j = 0; j < docs.count; ++j) {
-              double want, bound;
-              reference(qs, rows, s, j, &want, &bound);
-              const bool ok = std::isinf(want) ? got[j] == want : std::fabs(got[j] - want) <= bound;
-              CHECK_MSG(ok, "%s%s %s dim %lld rows %lld doc %lld: got %.9g want %.9g (bound %.3g)", isa_name(isa),
-                        extensions ? "" : " (no extensions)", dtype_name(dtype), (long long)dim, (long long)rows,
-                        (long long)j, got[j], want, bound);
-            }
-          }
+          const std::string what = std::string(isa_name(isa)) + (extensions ? " " : " (no extensions) ") +
+                                   dtype_name(dtype) + " dim " + std::to_string(dim);
+          check_every_query_size(g, make_store(g, dtype, dim, lengths), dtype, what);
         }
+      }
+    }
+  set_extensions_for_testing(true);
+  set_active_isa(supported_isas().front());
+}
+
+// pq8 documents (rows decoded through the codebook) on every level, with and without
+// extensions, for subspace widths with their own copy (2, 4, 8) and any other.
+TEST(maxsim_pq8_every_isa_matches_float64_reference) {
+  std::mt19937 g(8);
+  const std::vector<int64_t> lengths = {0, 1, 2, 5, 6, 7, 11, 12, 13, 17, 31, 64};
+  const int64_t shapes[][2] = {{1, 1}, {3, 3}, {16, 8}, {17, 1}, {17, 17}, {33, 3}, {128, 4}, {130, 2}, {130, 10}};
+  for (Isa isa : supported_isas())
+    for (bool extensions : {true, false}) {
+      set_active_isa(isa);
+      set_extensions_for_testing(extensions);
+      const bool bf16 = active_kernels().maxsim[static_cast<int>(DType::pq8)].layout == QueryLayout::bf16_pairs;
+      for (const auto& shape : shapes) {
+        const int64_t dim = shape[0], dsub = shape[1];
+        Store s = make_pq_store(g, dim, dsub, lengths);
+        s.bf16_decoded = bf16;
+        const std::string what = std::string(isa_name(isa)) + (extensions ? " " : " (no extensions) ") + "pq8 dim " +
+                                 std::to_string(dim) + " dsub " + std::to_string(dsub);
+        check_every_query_size(g, s, bf16 ? DType::bf16 : DType::f32, what);
       }
     }
   set_extensions_for_testing(true);

@@ -10,6 +10,8 @@ namespace muvera_nano {
 void fill_avx512_bf16(KernelTable& t) {
   t.maxsim[static_cast<int>(DType::bf16)] = {kernels::score<kernels::Bf16Pairs<simd::Avx512Bf16>>,
                                              QueryLayout::bf16_pairs};
+  t.maxsim[static_cast<int>(DType::pq8)] = {kernels::score_pq8<kernels::Bf16Pairs<simd::Avx512Bf16>, uint16_t>,
+                                            QueryLayout::bf16_pairs};
 }
 
 }  // namespace muvera_nano

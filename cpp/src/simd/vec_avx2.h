@@ -63,6 +63,14 @@ struct Avx2 {
   static MN_INLINE Mask gt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return _mm256_or_ps(a, b); }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
+  static MN_INLINE F select(Mask m, F a, F b) { return _mm256_blendv_ps(b, a, m); }
+  static MN_INLINE Mask eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static MN_INLINE float reduce_min(F v) {  // lanes without NaN
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   static MN_INLINE uint32_t bits(Mask m) { return static_cast<uint32_t>(_mm256_movemask_ps(m)); }
   static MN_INLINE bool any_first(Mask m, int64_t n) { return (bits(m) & (n >= 8 ? 0xffu : (1u << n) - 1u)) != 0; }
   static MN_INLINE void or_lanes(uint32_t* p, Mask m, uint32_t bit) {
@@ -136,6 +144,45 @@ struct Avx2 {
     alignas(16) uint16_t tmp[8];
     to_half_store(tmp, v);
     std::memcpy(p, tmp, static_cast<size_t>(n) * 2);
+  }
+
+  // 4-bit fast scan (kernels/pq4.h): a step is one nibble pair of 32 rows (32 code bytes); a
+  // pair's 16-byte table sits twice in a 32-byte load, once per 128-bit half, for vpshufb.
+  // Sums of table bytes accumulate in 16-bit lanes: `a` adds each byte pair as one u16 (even
+  // row + 256 x odd row), `b` the odd rows alone (r >> 8), so even = a - (b << 8) mod 2^16.
+  using Pq4Codes = __m256i;
+  using Pq4Table = __m256i;
+  struct Pq4Acc {
+    __m256i a, b;
+  };
+  static constexpr int64_t kPq4PairsPerStep = 1;
+  static MN_INLINE Pq4Codes pq4_codes(const uint8_t* p, int64_t) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static MN_INLINE Pq4Table pq4_table(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static MN_INLINE Pq4Codes pq4_low(Pq4Codes c) { return _mm256_and_si256(c, _mm256_set1_epi8(15)); }
+  static MN_INLINE Pq4Codes pq4_high(Pq4Codes c) {
+    return _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(15));
+  }
+  static MN_INLINE Pq4Codes pq4_lookup(Pq4Table t, Pq4Codes idx) { return _mm256_shuffle_epi8(t, idx); }
+  static MN_INLINE Pq4Acc pq4_acc_zero() { return {_mm256_setzero_si256(), _mm256_setzero_si256()}; }
+  static MN_INLINE void pq4_acc_add(Pq4Acc& acc, Pq4Codes r) {
+    acc.a = _mm256_add_epi16(acc.a, r);
+    acc.b = _mm256_add_epi16(acc.b, _mm256_srli_epi16(r, 8));
+  }
+  // sums[0, 32) += the 32 rows' sums, in row order.
+  static MN_INLINE void pq4_flush(const Pq4Acc& acc, uint32_t* sums) {
+    const __m256i even = _mm256_sub_epi16(acc.a, _mm256_slli_epi16(acc.b, 8)), odd = acc.b;
+    const __m256i lo = _mm256_unpacklo_epi16(even, odd);  // rows 0-7 | 16-23
+    const __m256i hi = _mm256_unpackhi_epi16(even, odd);  // rows 8-15 | 24-31
+    const __m128i part[4] = {_mm256_castsi256_si128(lo), _mm256_castsi256_si128(hi), _mm256_extracti128_si256(lo, 1),
+                             _mm256_extracti128_si256(hi, 1)};
+    for (int i = 0; i < 4; ++i) {
+      __m256i* s = reinterpret_cast<__m256i*>(sums + 8 * i);
+      _mm256_storeu_si256(s, _mm256_add_epi32(_mm256_loadu_si256(s), _mm256_cvtepu16_epi32(part[i])));
+    }
   }
 
   static MN_INLINE void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }

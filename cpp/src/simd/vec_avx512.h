@@ -60,6 +60,9 @@ struct Avx512 {
   static MN_INLINE Mask gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return a | b; }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return a & b; }
+  static MN_INLINE F select(Mask m, F a, F b) { return _mm512_mask_blend_ps(m, b, a); }
+  static MN_INLINE Mask eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static MN_INLINE float reduce_min(F v) { return _mm512_reduce_min_ps(v); }  // lanes without NaN
   static MN_INLINE uint32_t bits(Mask m) { return m; }
   static MN_INLINE bool any_first(Mask m, int64_t n) { return (m & lanes_mask(n)) != 0; }
   static MN_INLINE void or_lanes(uint32_t* p, Mask m, uint32_t bit) {
@@ -142,6 +145,45 @@ struct Avx512 {
   static MN_INLINE void to_half_store(uint16_t* p, F v) { to_half_store_first(p, 16, v); }
   static MN_INLINE void to_half_store_first(uint16_t* p, int64_t n, F v) {
     _mm256_mask_storeu_epi16(p, lanes_mask(n), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+
+  // 4-bit fast scan (kernels/pq4.h): a step is two nibble pairs of the same 32 rows (64 code
+  // bytes: pair p in the low 256 bits, p + 1 in the high); each 128-bit lane holds its pair's
+  // 16-byte table for vpshufb. 16-bit accumulation as Avx2 (a: byte pairs, b: odd rows).
+  using Pq4Codes = __m512i;
+  using Pq4Table = __m512i;
+  struct Pq4Acc {
+    __m512i a, b;
+  };
+  static constexpr int64_t kPq4PairsPerStep = 2;
+  // The step's code bytes; with one pair left, the second half is zero (nothing read past it).
+  static MN_INLINE Pq4Codes pq4_codes(const uint8_t* p, int64_t pairs) {
+    return pairs >= 2 ? _mm512_loadu_si512(p)
+                      : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static MN_INLINE Pq4Table pq4_table(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static MN_INLINE Pq4Codes pq4_low(Pq4Codes c) { return _mm512_and_si512(c, _mm512_set1_epi8(15)); }
+  static MN_INLINE Pq4Codes pq4_high(Pq4Codes c) {
+    return _mm512_and_si512(_mm512_srli_epi16(c, 4), _mm512_set1_epi8(15));
+  }
+  static MN_INLINE Pq4Codes pq4_lookup(Pq4Table t, Pq4Codes idx) { return _mm512_shuffle_epi8(t, idx); }
+  static MN_INLINE Pq4Acc pq4_acc_zero() { return {_mm512_setzero_si512(), _mm512_setzero_si512()}; }
+  static MN_INLINE void pq4_acc_add(Pq4Acc& acc, Pq4Codes r) {
+    acc.a = _mm512_add_epi16(acc.a, r);
+    acc.b = _mm512_add_epi16(acc.b, _mm512_srli_epi16(r, 8));
+  }
+  // sums[0, 32) += the 32 rows' sums (both pairs), in row order.
+  static MN_INLINE void pq4_flush(const Pq4Acc& acc, uint32_t* sums) {
+    const __m512i even = _mm512_sub_epi16(acc.a, _mm512_slli_epi16(acc.b, 8)), odd = acc.b;
+    const __m512i lo = _mm512_unpacklo_epi16(even, odd);  // rows 0-7 | 16-23 of each pair
+    const __m512i hi = _mm512_unpackhi_epi16(even, odd);  // rows 8-15 | 24-31 of each pair
+    const __m512i x = _mm512_add_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(lo)),
+                                       _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(lo, 1)));
+    const __m512i y = _mm512_add_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hi)),
+                                       _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hi, 1)));
+    const __m512i first = _mm512_shuffle_i32x4(x, y, 0x44), second = _mm512_shuffle_i32x4(x, y, 0xee);
+    _mm512_storeu_si512(sums, _mm512_add_epi32(_mm512_loadu_si512(sums), first));
+    _mm512_storeu_si512(sums + 16, _mm512_add_epi32(_mm512_loadu_si512(sums + 16), second));
   }
 
   static MN_INLINE void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }

@@ -60,6 +60,9 @@ struct Neon {
   static MN_INLINE Mask gt(F a, F b) { return vcgtq_f32(a, b); }
   static MN_INLINE Mask mask_or(Mask a, Mask b) { return vorrq_u32(a, b); }
   static MN_INLINE Mask mask_and(Mask a, Mask b) { return vandq_u32(a, b); }
+  static MN_INLINE F select(Mask m, F a, F b) { return vbslq_f32(m, a, b); }
+  static MN_INLINE Mask eq(F a, F b) { return vceqq_f32(a, b); }
+  static MN_INLINE float reduce_min(F v) { return vminvq_f32(v); }  // lanes without NaN
   static MN_INLINE uint32_t bits(Mask m) {
     const int32x4_t shift = {0, 1, 2, 3};
     return vaddvq_u32(vshlq_u32(vshrq_n_u32(m, 31), shift));
@@ -120,6 +123,38 @@ struct Neon {
     uint16_t tmp[4];
     to_half_store(tmp, v);
     std::memcpy(p, tmp, static_cast<size_t>(n) * 2);
+  }
+
+  // 4-bit fast scan (kernels/pq4.h): a step is one nibble pair of 32 rows, as two 16-byte
+  // halves; a pair's 16-byte table feeds vqtbl1q. Widening adds accumulate rows in order.
+  using Pq4Codes = uint8x16x2_t;
+  using Pq4Table = uint8x16_t;
+  struct Pq4Acc {
+    uint16x8_t r[4];  // rows 0-7, 8-15, 16-23, 24-31
+  };
+  static constexpr int64_t kPq4PairsPerStep = 1;
+  static MN_INLINE Pq4Codes pq4_codes(const uint8_t* p, int64_t) { return {{vld1q_u8(p), vld1q_u8(p + 16)}}; }
+  static MN_INLINE Pq4Table pq4_table(const uint8_t* p) { return vld1q_u8(p); }
+  static MN_INLINE Pq4Codes pq4_low(Pq4Codes c) {
+    return {{vandq_u8(c.val[0], vdupq_n_u8(15)), vandq_u8(c.val[1], vdupq_n_u8(15))}};
+  }
+  static MN_INLINE Pq4Codes pq4_high(Pq4Codes c) { return {{vshrq_n_u8(c.val[0], 4), vshrq_n_u8(c.val[1], 4)}}; }
+  static MN_INLINE Pq4Codes pq4_lookup(Pq4Table t, Pq4Codes idx) {
+    return {{vqtbl1q_u8(t, idx.val[0]), vqtbl1q_u8(t, idx.val[1])}};
+  }
+  static MN_INLINE Pq4Acc pq4_acc_zero() { return {{vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0)}}; }
+  static MN_INLINE void pq4_acc_add(Pq4Acc& acc, Pq4Codes x) {
+    acc.r[0] = vaddw_u8(acc.r[0], vget_low_u8(x.val[0]));
+    acc.r[1] = vaddw_high_u8(acc.r[1], x.val[0]);
+    acc.r[2] = vaddw_u8(acc.r[2], vget_low_u8(x.val[1]));
+    acc.r[3] = vaddw_high_u8(acc.r[3], x.val[1]);
+  }
+  // sums[0, 32) += the 32 rows' sums, in row order.
+  static MN_INLINE void pq4_flush(const Pq4Acc& acc, uint32_t* sums) {
+    for (int i = 0; i < 4; ++i) {
+      vst1q_u32(sums + 8 * i, vaddw_u16(vld1q_u32(sums + 8 * i), vget_low_u16(acc.r[i])));
+      vst1q_u32(sums + 8 * i + 4, vaddw_high_u16(vld1q_u32(sums + 8 * i + 4), acc.r[i]));
+    }
   }
 
   static MN_INLINE void prefetch(const void* p) { __builtin_prefetch(p); }
