@@ -155,8 +155,17 @@ def test_hub_id_offline(monkeypatch):
 
 def test_hub_id_without_huggingface_hub(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
-    with pytest.raises(RuntimeError, match=r"huggingface_hub is not installed \(pip install 'muvera-nano\[hub\]'\)"):
+    with pytest.raises(RuntimeError, match=r"huggingface_hub is not installed \(it comes with tokenizers: "
+                                           r"pip install tokenizers\); or download it elsewhere \(e.g. `hf download"):
         load_checkpoint("neuml/colbert-muvera-nano")
+
+
+def test_export_without_onnx_names_the_extra(ckpt, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=r"exporting a checkpoint to ONNX needs the onnx package: "
+                                                  r"pip install 'muvera-nano\[export\]'"):
+        export(ckpt.folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_source_neither_folder_nor_hub_id(tmp_path):

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._optional import optional_import
 from .checkpoint import Checkpoint
 
 OPSET = 17
@@ -80,7 +81,7 @@ class _Graph:
 
 def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
     """The ONNX ModelProto for `ckpt` (checked with onnx.checker)."""
-    import onnx
+    onnx = optional_import("onnx", "export", "exporting a checkpoint to ONNX")
     from onnx import TensorProto, helper
 
     s, w = ckpt.shape, ckpt.weights
