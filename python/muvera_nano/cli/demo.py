@@ -7,6 +7,7 @@ import sys
 import time
 
 from . import positive_int
+from ._precision import add_precision_option
 
 DEFAULT_MODEL = "neuml/colbert-muvera-nano"
 QUESTIONS = [
@@ -31,6 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model folder, checkpoint folder or hub id (default {DEFAULT_MODEL})")
     p.add_argument("--k", type=positive_int, default=3)
     p.add_argument("--threads", type=positive_int, default=None)
+    add_precision_option(p)
     p.set_defaults(func=run)
 
 
@@ -65,7 +67,7 @@ def run(args) -> int:
     from ..model import load
 
     try:
-        encoder = load(args.model, threads=args.threads,
+        encoder = load(args.model, threads=args.threads, precision=args.precision,
                        progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
     except (RuntimeError, FileNotFoundError, ValueError) as e:
         reason = str(e).splitlines()[0].split(" (")[0].split(";")[0]
