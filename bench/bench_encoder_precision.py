@@ -5,7 +5,8 @@ Speed: the nano model's exact shapes (BertHash, hidden 128, 2 layers, random wei
 documents of real text (pydoc topics) cut at 180 tokens, batches of 32: tokens/s and documents/s
 end to end (tokenization included) and inference only (pre-padded batches), each precision's
 ratio to float32; the precisions are timed in alternation, round after round, and the medians
-reported (the CPU is shared). Single 32-token queries: p50 / p99 latency, interleaved likewise.
+reported (the CPU is shared); PyLate on torch in float32 and bfloat16 are timed in the same rounds
+as peers when installed. Single 32-token queries: p50 / p99 latency, interleaved likewise.
 Ceilings: 2048^3 matmul GFLOP/s, float32 (numpy) and bfloat16 (torch/oneDNN, when installed).
 
 Error against float32: on the nano documents (max abs, per-token cosine min/median), and on the
@@ -68,6 +69,22 @@ def bf16_matmul_gflops(repeats: int, n: int = 2048) -> float | None:
     torch.set_num_threads(1)
     a = torch.randn(n, n).to(torch.bfloat16)
     return 2 * n**3 / common.measure(lambda: a @ a, repeats)["median"] / 1e9
+
+
+def pylate_peers(checkpoint: Path, threads: int) -> dict:
+    """PyLate on torch in float32 and in bfloat16 (the whole model cast with .to, as a PyLate user
+    would), as callables encoding a list of documents; empty without PyLate."""
+    try:
+        import torch
+        from pylate import models
+    except ImportError:
+        return {}
+    torch.set_num_threads(threads)
+    peers = {}
+    for name, dtype in (("PyLate float32", torch.float32), ("PyLate bfloat16", torch.bfloat16)):
+        m = models.ColBERT(model_name_or_path=str(checkpoint), device="cpu", trust_remote_code=True).to(dtype)
+        peers[name] = lambda docs, m=m: m.encode(docs, is_query=False, batch_size=32, show_progress_bar=False)
+    return peers
 
 
 def padded_batches(enc, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -167,7 +184,9 @@ def main(argv=None) -> int:
         tokens = sum(len(r) for r in encs["float32"]._prepare(docs, False).ids)
         batches = padded_batches(encs["float32"], docs)
 
-        end_to_end = alternate({p: (lambda e=e: e.encode(docs, is_query=False)) for p, e in encs.items()}, rounds)
+        peers = pylate_peers(built.folder, t)
+        end_to_end = alternate({**{p: (lambda e=e: e.encode(docs, is_query=False)) for p, e in encs.items()},
+                                **{name: (lambda f=f: f(docs)) for name, f in peers.items()}}, rounds)
         inference = alternate({p: (lambda e=e: [e._runtime.run(i, m) for i, m in batches]) for p, e in encs.items()},
                               rounds)
         latency = {p: [] for p in PRECISIONS}
@@ -192,6 +211,12 @@ def main(argv=None) -> int:
                          "query_p99_ms": 1e3 * float(np.percentile(latency[p], 99)),
                          **token_errors(ref, e.encode_ragged(docs, is_query=False).tokens)})
         results["nano"] = rows
+        f32 = statistics.median(end_to_end["float32"])
+        results["peers"] = [{"encoder": name, "docs_per_s": n_docs / statistics.median(end_to_end[name]),
+                             "tokens_per_s": tokens / statistics.median(end_to_end[name]),
+                             "vs_float32": f32 / statistics.median(end_to_end[name]),
+                             **token_errors(ref, np.concatenate(peers[name](docs)).astype(np.float32))}
+                            for name in peers]
 
         pairs = docstring_pairs(n_real_docs)
         real_docs = [d for _, d in pairs] + other_passages()[: max(0, n_real_docs - len(pairs))]
@@ -221,6 +246,15 @@ def print_report(r: dict) -> None:
               f"{row['vs_float32']:.2f}x | {row['inference_docs_per_s']:.0f} | {row['inference_vs_float32']:.2f}x | "
               f"{row['query_p50_ms']:.3f} / {row['query_p99_ms']:.3f} | {row['max_abs']:.1e} | "
               f"{row['min_cosine']:.5f} / {row['median_cosine']:.6f} |")
+    if r["peers"]:
+        print()
+        print("peers, same documents, timed in the same rounds (end to end)")
+        print("| encoder | tokens/s | documents/s | this encoder's float32 vs it | per-token dot product with this float32 "
+              "min / median |")
+        print("|---|---|---|---|---|")
+        for row in r["peers"]:
+            print(f"| {row['encoder']} | {row['tokens_per_s']:,.0f} | {row['docs_per_s']:.0f} | "
+                  f"{1 / row['vs_float32']:.2f}x | {row['min_cosine']:.5f} / {row['median_cosine']:.6f} |")
     rt = r["real_text"]
     print()
     print(f"real-text stand-in (all-MiniLM-L6-v2 weights; {rt['documents']} documents, {rt['queries']} known-item "
