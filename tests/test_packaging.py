@@ -67,6 +67,29 @@ def test_optional_import_shows_a_broken_dependency_as_it_is(tmp_path, monkeypatc
     assert "muvera-nano[" not in str(e.value)
 
 
+NO_ONNX = r"exporting a checkpoint to ONNX needs the onnx package: pip install 'muvera-nano\[export\]'"
+
+
+def test_export_without_onnx_names_the_extra_before_reading_the_checkpoint(tmp_path, monkeypatch):
+    from muvera_nano.model import export
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if onnx were not installed
+    # no checkpoint there: the missing extra is said first, before anything is read or downloaded
+    with pytest.raises(ModuleNotFoundError, match=NO_ONNX) as e:
+        export(tmp_path / "no-checkpoint-here", tmp_path / "out")
+    assert e.value.name == "onnx" and not (tmp_path / "out").exists()
+
+
+def test_building_the_graph_without_onnx_names_the_extra(models, monkeypatch):
+    from muvera_nano.model import load_checkpoint
+    from muvera_nano.model.onnx_export import build_model
+
+    ckpt = load_checkpoint(models.checkpoint("bert").folder)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError, match=NO_ONNX):
+        build_model(ckpt)
+
+
 def test_the_encoder_runs_without_onnx(models):
     folder = models.model_folder("bert")  # exported here, where onnx is installed
     script = textwrap.dedent(f"""

@@ -128,8 +128,11 @@ RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name) {
            (a.itemsize() == 2 && py::str(a.dtype().attr("name")).cast<std::string>() == "bfloat16");
       break;
     case DType::i8: ok = is_kind(a, 'i', 1); break;
+    case DType::pq8: ok = is_kind(a, 'u', 1); break;
   }
-  if (!ok) type_fail(name, std::string("a ") + dtype_name(dtype) + " array", a, "");
+  if (!ok)
+    type_fail(name, dtype == DType::pq8 ? "a uint8 array of PQ codes" : std::string("a ") + dtype_name(dtype) + " array",
+              a, "");
   RowMatrix m = matrix_2d(a, name);
   m.dtype = dtype;
   return m;
@@ -200,6 +203,24 @@ int threads_arg(py::handle threads) {
   long long n = threads.cast<long long>();
   if (n < 1 || n > 1024) throw py::value_error("threads must be between 1 and 1024, got " + std::to_string(n));
   return static_cast<int>(n);
+}
+
+py::array c_array(py::handle obj, const char* name, const py::dtype& dtype, const char* expected) {
+  py::array a = require_ndarray(obj, name, expected);
+  if (!a.dtype().equal(dtype) || !is_native(a.dtype())) {
+    const std::string want = py::str(dtype).cast<std::string>();
+    type_fail(name, expected, a, "convert it with .astype(numpy." + want + ")");
+  }
+  if (!(a.flags() & py::array::c_style) || !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    value_fail(name, "must be C-contiguous and aligned; pass numpy.ascontiguousarray(" + std::string(name) + ")");
+  return a;
+}
+
+CentroidsView centroids_view(py::handle obj, const char* name) {
+  py::array a = c_array(obj, name, py::dtype::of<float>(), "a float32 numpy array (M, K, dsub)");
+  if (a.ndim() != 3 || a.shape(0) < 1 || a.shape(1) < 1 || a.shape(2) < 1)
+    value_fail(name, "must be 3-D (subspaces M, centroids K, dsub) with no empty dimension, got shape " + shape_str(a));
+  return {static_cast<const float*>(a.data()), a.shape(0), a.shape(1), a.shape(2)};
 }
 
 py::array int64_ids(py::handle obj, const char* name) {

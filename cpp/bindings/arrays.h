@@ -60,6 +60,25 @@ py::array_t<T> result_array(bool single, int64_t rows, int64_t cols) {
   return py::array_t<T>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
 }
 
+// PQ centroids: a C-contiguous float32 array (M, K, dsub), M, K, dsub >= 1 (values not checked).
+struct CentroidsView {
+  const float* data;
+  int64_t subspaces, n_centroids, dsub;
+};
+CentroidsView centroids_view(py::handle obj, const char* name);
+
+// A C-contiguous array of `dtype` elements with at least `ndim` dimensions, viewed in place
+// (`expected` describes it in the TypeError).
+py::array c_array(py::handle obj, const char* name, const py::dtype& dtype, const char* expected);
+
+// A read-only numpy view of `data` with the given shape (C order), kept alive by `owner`.
+template <class T>
+py::array readonly_array(const T* data, std::vector<py::ssize_t> shape, py::handle owner) {
+  py::array_t<T> a(shape, data, owner);
+  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return a;
+}
+
 // A 1-D or 2-D C-contiguous aligned int64 array (candidate ids).
 py::array int64_ids(py::handle obj, const char* name);
 

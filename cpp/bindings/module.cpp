@@ -14,6 +14,7 @@ void register_stores(py::module_& m);
 void register_maxsim(py::module_& m);
 void register_scan(py::module_& m);
 void register_fde(py::module_& m);
+void register_pq(py::module_& m);
 void register_testing(py::module_& m);
 }  // namespace muvera_nano::bindings
 
@@ -29,5 +30,6 @@ PYBIND11_MODULE(_core, m) {
   muvera_nano::bindings::register_maxsim(m);
   muvera_nano::bindings::register_scan(m);
   muvera_nano::bindings::register_fde(m);
+  muvera_nano::bindings::register_pq(m);
   muvera_nano::bindings::register_testing(m);
 }

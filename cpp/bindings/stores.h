@@ -7,6 +7,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <memory>
+
+#include "muvera_nano/pq.h"
 #include "muvera_nano/views.h"
 
 namespace muvera_nano::bindings {
@@ -19,14 +22,22 @@ struct PyRows {
   RowMatrix view;
 };
 
+// A pq8 codebook: the owned copy (the kernels read it) and a read-only numpy view of it.
+struct PyPQCodebook {
+  std::shared_ptr<const PqCodebook> codebook;
+  py::array centroids;
+};
+
 struct PyRaggedStore {
   py::array tokens, offsets;
-  py::object scales;
+  py::object scales, codebook;  // codebook: a PyPQCodebook for pq8 tokens, else None
   RaggedView view;
 };
 
 // `obj` as a RaggedStore, or a TypeError naming `name` and how to build one.
 const PyRaggedStore& ragged_arg(py::handle obj, const char* name);
+// `obj` as a PQCodebook, or a TypeError naming `name`.
+const PyPQCodebook& codebook_arg(py::handle obj, const char* name);
 // `obj` as Rows, or a TypeError naming `name`.
 const PyRows& rows_arg(py::handle obj, const char* name);
 

@@ -23,6 +23,7 @@ const char* dtype_name(DType t) {
     case DType::f16: return "float16";
     case DType::bf16: return "bfloat16";
     case DType::i8: return "int8";
+    case DType::pq8: return "pq8";
   }
   return "unknown";
 }
@@ -161,6 +162,8 @@ void validate_ragged(const RaggedView& r, const char* what) {
                                 "), got " + std::to_string(r.offset(r.count)));
   if (t.dtype == DType::i8 && t.scales == nullptr)
     throw std::invalid_argument(prefix + "scales: int8 tokens need a float32 scale per row");
+  if (t.dtype == DType::pq8 && (t.codebook == nullptr || t.cols != t.codebook->subspaces * t.codebook->dsub))
+    throw std::invalid_argument(prefix + "codebook: pq8 tokens need a codebook coding their dimension");
   if (t.dtype == DType::i8 && t.cols > 65536)
     throw std::invalid_argument(prefix + "tokens: int8 tokens support dimensions up to 65536, got " +
                                 std::to_string(t.cols));

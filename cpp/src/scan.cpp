@@ -32,6 +32,7 @@ void check(const RowMatrix& q, const RowMatrix& rows) {
   if (q.cols != rows.cols)
     throw std::invalid_argument("queries have dimension " + std::to_string(q.cols) + " but the rows have " +
                                 std::to_string(rows.cols));
+  if (rows.dtype == DType::pq8) throw std::invalid_argument("the dense scan reads dense rows, not pq8 codes");
   if (rows.dtype == DType::i8 && rows.scales == nullptr)
     throw std::invalid_argument("int8 rows need a float32 scale per row");
 }

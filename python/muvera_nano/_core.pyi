@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 _Threads = int | None
-_DTypeName = Literal["float32", "float16", "bfloat16", "int8"]
+_DTypeName = Literal["float32", "float16", "bfloat16", "int8", "pq8"]
 
 # -- system -----------------------------------------------------------------------------
 def isa() -> str: ...
@@ -22,6 +22,20 @@ class DType(Enum):
     float16 = 1
     bfloat16 = 2
     int8 = 3
+    pq8 = 4
+
+class PQCodebook:
+    """The codebook of pq8 tokens: centroids (M, 256, dsub) float32, copied."""
+
+    def __init__(self, centroids: npt.NDArray[np.float32]) -> None: ...
+    @property
+    def centroids(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def n_subspaces(self) -> int: ...
+    @property
+    def dsub(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
 
 class Rows:
     """A typed row matrix: (n, dim) values, a float32 scale per row for int8."""
@@ -52,6 +66,7 @@ class RaggedStore:
         scales: npt.NDArray[np.float32] | None = None,
         *,
         dtype: _DTypeName | DType | None = None,
+        codebook: PQCodebook | None = None,
     ) -> None: ...
     @property
     def tokens(self) -> npt.NDArray[Any]: ...
@@ -59,6 +74,8 @@ class RaggedStore:
     def offsets(self) -> npt.NDArray[np.int64]: ...
     @property
     def scales(self) -> npt.NDArray[np.float32] | None: ...
+    @property
+    def codebook(self) -> PQCodebook | None: ...
     @property
     def dtype(self) -> _DTypeName: ...
     @property
@@ -127,6 +144,41 @@ def fde_encode(
 def fde_google_state(
     dim: int, repetitions: int, simhash_bits: int, projection_dim: int, final_dim: int, seed: int
 ) -> dict[str, npt.NDArray[Any] | None]: ...
+
+# -- product quantization ---------------------------------------------------------------
+def pq_encode(
+    rows: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32], threads: _Threads = None
+) -> npt.NDArray[np.uint8]: ...
+def pq_decode(
+    codes: npt.NDArray[np.uint8], centroids: npt.NDArray[np.float32], threads: _Threads = None
+) -> npt.NDArray[np.float32]: ...
+
+class PQ4Luts:
+    """Quantized lookup tables of queries for pq4_topk."""
+
+    @property
+    def table(self) -> npt.NDArray[np.uint8]: ...
+    @property
+    def scale(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def bias(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def n_subspaces(self) -> int: ...
+    @property
+    def single(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+def pq4_lut(queries: npt.NDArray[np.float32], centroids: npt.NDArray[np.float32]) -> PQ4Luts: ...
+def pq4_topk(
+    luts: PQ4Luts,
+    codes_blocked: npt.NDArray[np.uint8],
+    ranges: npt.NDArray[np.int64],
+    range_offsets: npt.NDArray[np.float32],
+    k: int,
+    threads: _Threads = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+def pq4_block(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]: ...
+def pq4_unblock(codes_blocked: npt.NDArray[np.uint8], n: int) -> npt.NDArray[np.uint8]: ...
 
 # -- test hooks (muvera_nano._testing) ------------------------------------------------------
 class _Testing:

@@ -1,10 +1,11 @@
 """Typed wrappers over the compiled kernels: the ragged multi-vector container, MaxSim
-scoring, top-k reranking, int8 quantization, and a PyLate-compatible rerank.
+scoring, top-k reranking, int8 quantization, product quantization (PQ-coded tokens, encoding,
+the 4-bit fast scan of PQ-coded rows), and a PyLate-compatible rerank.
 
 Arrays of the right dtype and layout are used in place; anything else raises a
 TypeError/ValueError that names the argument. The only functions that copy are the
 explicit converters (``Ragged.from_list``, ``Ragged.from_padded``, ``Ragged.astype``,
-``quantize_int8``) and the PyLate adapter, whose inputs are Python lists.
+``quantize_int8``, ``PQCodebook``) and the PyLate adapter, whose inputs are Python lists.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import _core
 
-_DTYPES = ("float32", "float16", "bfloat16", "int8")
+_DTYPES = ("float32", "float16", "bfloat16", "int8", "pq8")
 
 
 def _bfloat16():
@@ -27,6 +28,26 @@ def _bfloat16():
     return ml_dtypes.bfloat16
 
 
+class PQCodebook(_core.PQCodebook):
+    """The codebook of PQ-coded (pq8) tokens: ``centroids`` float32 (M, 256, dsub), copied.
+
+    A token of M uint8 codes stands for the concatenation over subspaces m of
+    ``centroids[m, code_m]`` (dim = M * dsub values). ``centroids`` (read-only),
+    ``n_subspaces``, ``dsub`` and ``dim`` read it back. Centroids must be finite.
+    """
+
+    def encode(self, rows: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+        """The codes (n, M) uint8 of float32 rows (n, dim): :func:`pq_encode`."""
+        return _core.pq_encode(rows, self.centroids, threads)
+
+    def decode(self, codes: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+        """Codes (n, M) uint8 back to float32 rows (n, dim): :func:`pq_decode`."""
+        return _core.pq_decode(codes, self.centroids, threads)
+
+    def __repr__(self) -> str:
+        return f"PQCodebook({self.n_subspaces} subspaces x 256 centroids x {self.dsub} dims)"
+
+
 class Ragged(_core.RaggedStore):
     """A set of multi-vectors in canonical ragged form.
 
@@ -35,11 +56,13 @@ class Ragged(_core.RaggedStore):
     read from the array (``dtype='bfloat16'`` is needed only for uint16 arrays holding
     bfloat16 bits). ``offsets`` is int64 of length n + 1, starting at 0, non-decreasing and
     ending at T. int8 tokens carry a float32 ``scales`` entry per row (the value of a row is
-    ``scales[t] * tokens[t]``); see :func:`quantize_int8`.
+    ``scales[t] * tokens[t]``); see :func:`quantize_int8`. PQ-coded tokens (dtype ``'pq8'``)
+    are uint8 codes (T, M) with their :class:`PQCodebook` (``codebook=``); ``dim`` is then
+    the decoded dimension M * dsub, and MaxSim decodes a few rows at a time as it scores.
 
-    ``Ragged(tokens, offsets, scales=None, *, dtype=None)``: the arrays are referenced, not
-    copied, and validated once here (TypeError for a wrong type, ValueError for a wrong
-    shape or value).
+    ``Ragged(tokens, offsets, scales=None, *, dtype=None, codebook=None)``: the arrays are
+    referenced, not copied, and validated once here (TypeError for a wrong type, ValueError
+    for a wrong shape or value).
     """
 
     # -- construction ---------------------------------------------------------------
@@ -81,13 +104,20 @@ class Ragged(_core.RaggedStore):
         mask = np.arange(padded.shape[1])[None, :] < lengths[:, None]
         return cls(np.ascontiguousarray(padded[mask]), offsets)
 
-    def astype(self, dtype: str, *, threads: int | None = None) -> Ragged:
-        """The same items stored as float32, float16, bfloat16 or int8 (a copy)."""
+    def astype(self, dtype: str, *, codebook: PQCodebook | None = None, threads: int | None = None) -> Ragged:
+        """The same items stored as float32, float16, bfloat16, int8 or pq8 (a copy); pq8
+        codes each token with `codebook` (nearest centroid per subspace, :func:`pq_encode`)."""
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
-        if dtype == self.dtype:
+        if (dtype == "pq8") != (codebook is not None):
+            raise TypeError("astype('pq8') needs codebook=, and only pq8 takes one")
+        if dtype == self.dtype and (dtype != "pq8" or codebook is self.codebook):
             return self
         rows = self.to_float32()
+        if dtype == "pq8":
+            if not isinstance(codebook, _core.PQCodebook):
+                raise TypeError(f"codebook must be a muvera_nano.PQCodebook, got {type(codebook).__name__}")
+            return Ragged(_core.pq_encode(rows, codebook.centroids, threads), self.offsets, codebook=codebook)
         if dtype == "float32":
             return Ragged(rows, self.offsets)
         if dtype == "float16":
@@ -98,10 +128,13 @@ class Ragged(_core.RaggedStore):
         return Ragged(q, self.offsets, scales)
 
     def to_float32(self) -> np.ndarray:
-        """The token rows as float32 (dequantized for int8; a copy unless already float32)."""
+        """The token rows as float32 (dequantized for int8, decoded for pq8; a copy unless
+        already float32)."""
         tokens, dtype = self.tokens, self.dtype
         if dtype == "float32":
             return tokens
+        if dtype == "pq8":
+            return _core.pq_decode(tokens, self.codebook.centroids)
         if dtype == "int8":
             return tokens.astype(np.float32) * self.scales[:, None]
         if dtype == "bfloat16" and tokens.dtype == np.uint16:
@@ -114,7 +147,7 @@ class Ragged(_core.RaggedStore):
         return np.diff(self.offsets)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        """Item i's token rows (a view; int8 rows without their scales)."""
+        """Item i's token rows (a view; int8 rows without their scales, pq8 rows as codes)."""
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"item {i} out of range for {n} items")
@@ -193,6 +226,77 @@ def quantize_int8(rows: np.ndarray, *, threads: int | None = None) -> tuple[np.n
     """Per-row symmetric int8: returns (int8 rows, float32 scales) with
     ``scales[t] = max|rows[t]| / 127`` and ``q = clip(rint(rows / scale), -127, 127)``."""
     return _core.quantize_int8(rows, threads)
+
+
+def pq_encode(rows: np.ndarray, centroids: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+    """Product-quantization codes of float32 rows (n, dim) with centroids (M, K, dsub),
+    dim = M * dsub: per subspace the nearest centroid in L2 (ties to the lowest index).
+
+    K = 256 gives one code per byte, (n, M) uint8; K = 16 gives two per byte, (n, M / 2)
+    uint8 (M even), subspace 2p in the low nibble of byte p and 2p + 1 in the high one.
+    The distance is computed by a fixed sequence of float32 fused multiply-adds (README,
+    "Product quantization"), so codes are identical on every instruction set and thread
+    count. Rows and centroids must be finite (ValueError naming the row otherwise).
+    """
+    return _core.pq_encode(rows, centroids, threads)
+
+
+def pq_decode(codes: np.ndarray, centroids: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+    """PQ codes ((n, M) for K = 256, (n, M / 2) nibble pairs for K = 16) back to float32
+    rows (n, M * dsub): the concatenation of ``centroids[m, code_m]``."""
+    return _core.pq_decode(codes, centroids, threads)
+
+
+PQ4Luts = _core.PQ4Luts
+
+
+def pq4_lut(queries: np.ndarray, centroids: np.ndarray) -> PQ4Luts:
+    """The quantized lookup tables of float32 queries ((D,) or (n_queries, D)) against 4-bit
+    centroids (M, 16, dsub), for :func:`pq4_topk`.
+
+    Per query, ``lut[m, c] = <q_m, centroids[m, c]>`` (float32) becomes ``table[m, c] =
+    round((lut[m, c] - bias_m) / scale)`` in [0, 255], with ``bias_m = min_c lut[m, c]``, one
+    ``scale`` per query (the widest row over 255) and ``bias = sum_m bias_m``, so that
+    ``scale * sum_m table[m, code_m] + bias`` is within ``M * scale / 2`` of the exact
+    asymmetric (ADC) score ``sum_m lut[m, code_m]``. The result reads back ``table``
+    (n_queries, M, 16) uint8, ``scale`` and ``bias`` (n_queries,) float32, all read-only.
+    """
+    return _core.pq4_lut(queries, centroids)
+
+
+def pq4_topk(
+    luts: PQ4Luts,
+    codes_blocked: np.ndarray,
+    ranges: np.ndarray,
+    range_offsets: np.ndarray,
+    k: int,
+    *,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best rows per query of 4-bit PQ codes in the blocked layout (:func:`pq4_block`),
+    among the positions of `ranges` (int64 (r, 2), [begin, end) in the blocked order, not
+    overlapping), as (positions int64, scores float32) sorted by score descending, equal
+    scores by lower position.
+
+    A row of range r scores ``range_offsets[r] + scale * sum_m table[m, code_m] + bias``
+    (``range_offsets`` float32 (r,) for every query, or (n_queries, r)); the integer sum is
+    exact, so results are identical on every instruction set and thread count. One query
+    (``pq4_lut`` of a (D,) query) gives 1-D results, several give (n_queries, k). ``k`` is an
+    int >= 0; min(k, positions in the ranges) results are returned, never padding.
+    """
+    return _core.pq4_topk(luts, codes_blocked, ranges, range_offsets, k, threads)
+
+
+def pq4_block(codes: np.ndarray) -> np.ndarray:
+    """(n, M / 2) nibble-packed 4-bit codes (:func:`pq_encode` with K = 16) in the blocked
+    layout of :func:`pq4_topk`: (ceil(n / 32), M / 2, 32) uint8, byte [b, p, j] of row
+    32 b + j, padding rows zero. Row i keeps position i."""
+    return _core.pq4_block(codes)
+
+
+def pq4_unblock(codes_blocked: np.ndarray, n: int) -> np.ndarray:
+    """The first n rows of blocked codes back as (n, M / 2) nibble-packed codes."""
+    return _core.pq4_unblock(codes_blocked, n)
 
 
 def _as_rows(x: Any, name: str) -> np.ndarray:

@@ -74,13 +74,3 @@ def test_demo_with_a_model(model_dir, capsys):
     assert cli("demo", "--model", model_dir, "--k", "2") == 0
     out = capsys.readouterr().out
     assert "indexed" in out and out.count("maxsim") == 4 and out.count("rerank") == 4
-
-
-def test_demo_without_a_model_runs_the_microbenchmarks(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("MUVERA_NANO_CACHE", str(tmp_path))
-    assert cli("demo", "--model", "nobody/no-such-model") == 0
-    out = capsys.readouterr().out
-    first, rest = out.split("\n", 1)
-    assert first.startswith("no model available (")
-    assert "MaxSim, muvera-nano float32" in rest and "FDE documents" in rest

@@ -225,11 +225,13 @@ TEST(validate_ragged_rejects_bad_offsets) {
 
 TEST(dispatch_rows_fall_back_and_patch_extensions) {
   const KernelTable& scalar = kernel_table(Isa::scalar);
-  for (int t = 0; t < kDTypes; ++t) CHECK(scalar.maxsim[t].fn && scalar.dots[t]);
-  CHECK(scalar.fde_encode && scalar.to_half);
+  const int pq8 = static_cast<int>(DType::pq8);
+  for (int t = 0; t < kDTypes; ++t) CHECK(scalar.maxsim[t].fn && (scalar.dots[t] != nullptr) == (t != pq8));
+  CHECK(scalar.fde_encode && scalar.to_half && scalar.pq_encode && scalar.pq4_sums);
   for (Isa isa : supported_isas()) {
     const KernelTable& row = kernel_table(isa);
-    for (int t = 0; t < kDTypes; ++t) CHECK(row.maxsim[t].fn && row.dots[t]);
+    for (int t = 0; t < kDTypes; ++t) CHECK(row.maxsim[t].fn && (row.dots[t] != nullptr) == (t != pq8));
+    CHECK(row.pq_encode && row.pq4_sums);
     if (isa != Isa::scalar) CHECK(row.maxsim[0].fn != scalar.maxsim[0].fn && row.dots[0] != scalar.dots[0]);
   }
   if (isa_supported(Isa::avx512)) {

@@ -137,8 +137,13 @@ def test_search_arguments(rng, docs, small_fde):
     q = random_queries(rng, 1)[0]
     with pytest.raises(ValueError, match="mode must be one of"):
         idx.search(q, mode="fast")
-    with pytest.raises(ValueError, match="k must be an int >= 1"):
-        idx.search(q, k=0)
+    with pytest.raises(ValueError, match="k must be an int >= 0"):
+        idx.search(q, k=-1)
+    for mode in ("maxsim", "muvera", "rerank"):  # k = 0, as in the kernels: nothing, in every mode
+        none = idx.search(q, k=0, mode=mode)
+        assert none.ids == [] and none.scores.shape == (0,)
+    with pytest.raises(ValueError, match="n_candidates must be an int >= 1"):
+        idx.search(q, n_candidates=0)
     with pytest.raises(ValueError, match="have dimension 16"):
         idx.search(q[:, :16])
     with pytest.raises(TypeError, match="queries must be a string"):

@@ -178,9 +178,26 @@ def test_a_process_that_does_not_know_the_kind_says_so(tmp_path, rng, small_fde)
 
 
 def test_kinds_are_checked_when_named(small_fde):
-    with pytest.raises(ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'pq'"):
-        Index.create(None, dim=32, fde=small_fde, token_dtype="pq")
+    with pytest.raises(ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'residual'"):
+        Index.create(None, dim=32, fde=small_fde, token_dtype="residual")
     with pytest.raises(ValueError, match="fde_dtype must be a fde storage kind, got a tokens kind"):
         Index.create(None, dim=32, fde=small_fde, fde_dtype=tk.TableTokenKind())
     with pytest.raises(TypeError, match="token_dtype must be a storage kind's name or object, got int"):
         Index.create(None, dim=32, fde=small_fde, token_dtype=8)
+
+
+def test_training_documents_says_how_many_documents_the_codebooks_wait_for(tmp_path, rng, small_fde):
+    assert Index.create(None, dim=32, fde=small_fde).training_documents() == 0  # no kind needs codebooks
+    idx = create(tmp_path / "ix", small_fde, merge="off")
+    assert idx.training_documents() == tk.MIN_DOCUMENTS
+    idx.add(token_vectors=random_docs(rng, tk.MIN_DOCUMENTS - 1))
+    assert idx.training_documents() == tk.MIN_DOCUMENTS  # staged, not trained yet
+    idx.add(token_vectors=random_docs(rng, 1))
+    assert manifest(tmp_path / "ix")["codebooks"] and idx.training_documents() == 0
+    mixed = Index.create(tmp_path / "mixed", dim=32, fde=small_fde, token_dtype=TRAINED)
+    assert mixed.training_documents() == tk.MIN_DOCUMENTS  # one role is enough
+    # the sample a kind takes from a large collection, when more than its minimum
+    from muvera_nano.index.pq_fde import PQFdeKind
+
+    pq = Index.create(None, dim=32, fde=small_fde, fde_dtype=PQFdeKind(lists=4, train_after=60))
+    assert pq.training_documents() == PQFdeKind(lists=4, train_after=60).training_sample(10**9) == 4000

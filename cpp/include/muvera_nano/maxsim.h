@@ -18,7 +18,8 @@ void maxsim_candidates(const RowMatrix* queries, int64_t n_queries, const Ragged
                        int64_t n_candidates, float* scores, int threads);
 
 // Checks a ragged store's offsets once (start 0, non-decreasing, end tokens.rows) and,
-// for int8, that scales are present. Throws std::invalid_argument naming `what`.
+// for int8, that scales are present (for pq8, a codebook of the dimension). Throws
+// std::invalid_argument naming `what`.
 void validate_ragged(const RaggedView& r, const char* what);
 
 }  // namespace muvera_nano

@@ -1,12 +1,14 @@
 // The scalar reference kernels: plain loops, no intrinsics, and deliberately not an
 // instantiation of the SIMD bodies, so every SIMD path is tested against independent code.
-// MaxSim over int8 documents uses exact int32 dot products; the FDE computes the same float
-// operations in the same order as every SIMD path (the sign bits are exact by construction).
+// MaxSim over int8 documents uses exact int32 dot products; the FDE and PQ encoding compute the
+// same float operations in the same order as every SIMD path (the FDE's sign bits are exact by
+// construction), and the 4-bit PQ scan sums integers.
 #include <cmath>
 #include <limits>
 
 #include "dispatch.h"
 #include "kernels/fde_item.h"
+#include "muvera_nano/pq.h"
 #include "number_formats.h"
 #include "scratch.h"
 
@@ -53,6 +55,23 @@ float maxsim_float(const PackedQuery& q, const RowMatrix& d) {
   return maxsim_rows(q, d, [&](int64_t t, float* dots) {
     const unsigned char* src = d.row(t);
     for (int64_t k = 0; k < q.dim; ++k) row[k] = decode<T>(src, k);
+    for (int64_t i = 0; i < q.lanes; ++i) dots[i] = 0.0f;
+    for (int64_t k = 0; k < q.dim; ++k) {
+      const float* qk = q.f32 + k * q.lanes;
+      for (int64_t i = 0; i < q.lanes; ++i) dots[i] += qk[i] * row[k];
+    }
+  });
+}
+
+// pq8 documents: each row decoded to float32, then scored as float32 rows are.
+float maxsim_pq8(const PackedQuery& q, const RowMatrix& d) {
+  const PqCodebookView& cb = *d.codebook;
+  float* row = scratch_as<float>(kMaxSimRows, q.dim);
+  return maxsim_rows(q, d, [&](int64_t t, float* dots) {
+    const unsigned char* codes = d.row(t);
+    for (int64_t m = 0; m < cb.subspaces; ++m)
+      for (int64_t j = 0; j < cb.dsub; ++j)
+        row[m * cb.dsub + j] = cb.centroids[(m * kPqCentroids + codes[m]) * cb.dsub + j];
     for (int64_t i = 0; i < q.lanes; ++i) dots[i] = 0.0f;
     for (int64_t k = 0; k < q.dim; ++k) {
       const float* qk = q.f32 + k * q.lanes;
@@ -152,6 +171,53 @@ int64_t fde_encode(const FdePlanView& plan, const RowMatrix& item, bool document
   return kernels::encode_item<FdeScalar>(plan, item, document, fill, out);
 }
 
+// ---- PQ ---------------------------------------------------------------------------------
+
+// The distance formula of pq.h, one row and subspace at a time.
+int64_t pq_encode(const PqEncodePlan& p, const RowMatrix& rows, int64_t begin, int64_t n, uint8_t* codes) {
+  const int64_t M = p.subspaces, K = p.centroids, ds = p.dsub;
+  for (int64_t r = 0; r < n; ++r) {
+    const unsigned char* row = rows.row(begin + r);
+    for (int64_t i = 0; i < M * ds; ++i)
+      if (!std::isfinite(load<float>(row + 4 * i))) return r;
+    for (int64_t m = 0; m < M; ++m) {
+      const unsigned char* x = row + 4 * m * ds;
+      float best = std::numeric_limits<float>::infinity();
+      int64_t arg = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const float* c = p.neg2c + (m * K + k) * ds;
+        float d = p.norms[m * K + k];
+        for (int64_t j = 0; j < ds; ++j) d = std::fma(load<float>(x + 4 * j), c[j], d);
+        if (d < best) {
+          best = d;
+          arg = k;
+        }
+      }
+      codes[r * M + m] = static_cast<uint8_t>(arg);
+    }
+  }
+  return -1;
+}
+
+// Table sums straight from the unpacked tables, one row at a time.
+void pq4_sums(const Pq4Tables& t, int64_t q0, int nq, const uint8_t* blocks, int64_t n_blocks, uint32_t* sums) {
+  const int64_t pairs = t.subspaces / 2;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = blocks + b * pairs * kPq4BlockRows;
+    for (int i = 0; i < nq; ++i) {
+      const uint8_t* table = t.table + (q0 + i) * t.subspaces * 16;
+      for (int64_t j = 0; j < kPq4BlockRows; ++j) {
+        uint32_t s = 0;
+        for (int64_t p = 0; p < pairs; ++p) {
+          const uint8_t byte = block[p * kPq4BlockRows + j];
+          s += table[2 * p * 16 + (byte & 15)] + table[(2 * p + 1) * 16 + (byte >> 4)];
+        }
+        sums[(b * nq + i) * kPq4BlockRows + j] = s;
+      }
+    }
+  }
+}
+
 // ---- float32 -> float16 -------------------------------------------------------------------
 
 void to_half(const unsigned char* src, int64_t n, uint16_t* out) {
@@ -169,8 +235,11 @@ void fill_scalar(KernelTable& t) {
   t.dots[static_cast<int>(DType::f16)] = dots<DType::f16>;
   t.dots[static_cast<int>(DType::bf16)] = dots<DType::bf16>;
   t.dots[static_cast<int>(DType::i8)] = dots<DType::i8>;
+  t.maxsim[static_cast<int>(DType::pq8)] = {maxsim_pq8, QueryLayout::f32_lanes};
   t.fde_encode = fde_encode;
   t.to_half = to_half;
+  t.pq_encode = pq_encode;
+  t.pq4_sums = pq4_sums;
 }
 
 }  // namespace muvera_nano

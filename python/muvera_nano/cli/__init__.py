@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"muvera-nano {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - every error ends as one line
+    except Exception as e:  # every error ends as one line
         if getattr(args, "debug", False):
             traceback.print_exc()
         message = one_line(e)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
 import time
 
 from ..index import BACKENDS
 from ..index.build import CHUNK_DOCUMENTS
 from ..index.storage import FDE, TOKENS, kind_names
 from . import CommandError, positive_int
-from ._inputs import FORMATS
+from ._inputs import FORMATS, add_text_options
 from ._precision import add_precision_option
 
 EXAMPLES = """examples:
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--text-field", default="text", help="text column/field (default: text)")
     p.add_argument("--title-field", default="title", help="optional title column prepended to the text (default: title)")
     p.add_argument("--id-field", default=None, help="id column/field (default: _id or id if present, else record number)")
+    add_text_options(p, "documents")
     p.add_argument("--token-dtype", choices=kind_names(TOKENS), default="float16")
     p.add_argument("--fde-dtype", choices=kind_names(FDE), default="float16")
     p.add_argument("--backend", choices=BACKENDS, default="exact",
@@ -66,7 +68,7 @@ def run(args) -> int:
         raise CommandError(f"{args.index} exists and is not empty: pass --overwrite to replace it, or --append to "
                            "add to it")
     records = read_records(args.input, args.format, text_field=args.text_field, id_field=args.id_field,
-                           title_field=args.title_field)
+                           title_field=args.title_field, encoding=args.encoding, empty=args.empty)
     first = list(itertools.islice(records, 64))  # bad input fails before anything is written
     if not args.append and not args.model:
         raise CommandError("--model is required to build a new index")
@@ -85,7 +87,8 @@ def run(args) -> int:
     resume = f"muvera-nano index {args.input} {args.index} --append --skip-existing"
     try:
         idx.add_batches(batches, skip_existing=args.skip_existing, segment_documents=args.segment_size,
-                        total=count_records(args.input, args.format), progress=not args.quiet, threads=args.threads)
+                        total=count_records(args.input, args.format, args.encoding), progress=not args.quiet,
+                        threads=args.threads)
     except IndexBuildError as e:
         kept = (f"{e.committed} documents were committed before it and stay in {args.index} (the last id "
                 f"{e.last_id!r}); add the rest with: {resume}") if e.committed else "nothing was committed"
@@ -98,6 +101,8 @@ def run(args) -> int:
         raise CommandError(f"interrupted; {done} documents were committed and stay in {args.index}"
                            + (f"; add the rest with: {resume}" if done else "")) from None
     took = time.perf_counter() - start
+    if warning := records.warning():
+        print(f"muvera-nano index: warning: {warning}", file=sys.stderr)
     n = len(idx) - before
     print(f"indexed {n} documents in {took:.1f} s ({n / took if took else 0:,.0f} docs/s); "
           f"{args.index} now holds {len(idx)} documents in {len(idx._segments)} segments")

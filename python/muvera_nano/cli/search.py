@@ -10,7 +10,7 @@ import time
 
 from ..index import MODES
 from . import CommandError, positive_int
-from ._inputs import FORMATS
+from ._inputs import FORMATS, add_text_options
 from ._precision import add_precision_option
 
 BATCH = 64  # queries encoded at a time
@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, default="auto")
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default=None)
+    add_text_options(p, "queries")
     p.add_argument("--k", type=positive_int, default=10)
     p.add_argument("--mode", choices=MODES, default="rerank")
     p.add_argument("--candidates", dest="n_candidates", type=positive_int, default=100,
@@ -48,10 +49,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..index import Index
     from ..model import load
-    from ._inputs import read_records
+    from ._inputs import decode_argument, read_records
 
     if (args.query is None) == (args.queries is None):
         raise CommandError("give either a QUERY or --queries FILE")
+    if args.query is not None:  # checked before the model and the index load
+        query = decode_argument(args.query, args.encoding, "QUERY")
+        if not query.strip() and args.empty != "keep":
+            raise CommandError("QUERY is empty or only whitespace (--empty keep searches it anyway)")
     if args.precision and not args.model:
         raise CommandError("--precision needs --model (the model the index recorded is loaded in float32)")
     encoder = load(args.model, threads=args.threads, precision=args.precision) if args.model else None
@@ -60,10 +65,10 @@ def run(args) -> int:
         raise CommandError(f"{args.index} was built from token vectors, without a model: pass the model that made "
                            "them with --model")
     if args.query is not None:
-        items = iter([(None, args.query)])
+        items = iter([(None, query)])
     else:
         items = read_records(args.queries, args.format, text_field=args.text_field, id_field=args.id_field,
-                             title_field=None)
+                             title_field=None, encoding=args.encoding, empty=args.empty)
     out = sys.stdout
     # a batch of queries at a time: encoded together, written as soon as searched (bounded memory)
     while batch := list(itertools.islice(items, BATCH)):
@@ -79,4 +84,6 @@ def run(args) -> int:
                 row = {"id": qid, **row}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
+    if args.queries is not None and (warning := items.warning()):
+        print(f"muvera-nano search: warning: {warning}", file=sys.stderr)
     return 0

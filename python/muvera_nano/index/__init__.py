@@ -10,9 +10,12 @@ from .index import MERGE_MODES, Index
 from .jobs import Job
 from .kinds import StorageKind, register_kind
 from .policy import TieredMergePolicy
+from .pq_fde import PQFdeKind
+from .pq_tokens import PQTokenKind
 from .search import MODES, SearchResult
+from .segment import SegmentInfo
 from .stream import BuildProgress, IndexBuildError
 
 __all__ = ["BACKENDS", "BuildProgress", "GraphConfig", "Index", "IndexBuildError", "IndexFormatError", "Job",
-           "MERGE_MODES", "MODES", "PreparedSegment", "SearchResult", "StorageKind", "TieredMergePolicy",
-           "register_kind"]
+           "MERGE_MODES", "MODES", "PQFdeKind", "PQTokenKind", "PreparedSegment", "SearchResult", "SegmentInfo",
+           "StorageKind", "TieredMergePolicy", "register_kind"]

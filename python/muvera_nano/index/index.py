@@ -35,8 +35,8 @@ from .ids import IdMap, SegmentIds, new_ids
 from .jobs import Job, live_job_folder
 from .manifest import MANIFEST, CodebookRecord, Manifest, SegmentRecord
 from .policy import SegmentStats, TieredMergePolicy
-from .search import MODES, SearchResult
-from .segment import Segment, open_segment
+from .search import SearchResult
+from .segment import Segment, SegmentInfo, open_segment
 from .settings import IndexSettings
 from .storage import FDE, ROLES, STAGING, TOKENS, kind_from_spec, same_kind
 from .vectors import as_ragged
@@ -44,6 +44,7 @@ from .vectors import as_ragged
 __all__ = ["Index", "MERGE_MODES"]
 
 MERGE_MODES = ("commit", "background", "off")
+_LARGE_COLLECTION = 1 << 40  # documents: what training_documents() asks a kind's training_sample()
 
 
 class Index:
@@ -390,6 +391,16 @@ class Index:
             at += p.documents
         return out
 
+    def training_documents(self) -> int:
+        """How many documents the codebooks its storage kinds still lack are trained on, from a
+        large collection (the largest such sample; 0: no kind lacks codebooks). A distributed
+        build prepares that many first, so the codebooks are trained once, before its workers."""
+        state = self._state
+        settings = state.manifest.settings
+        kinds = [settings.kind(role) for role in ROLES
+                 if settings.kind(role).needs_training and role not in state.codebooks]
+        return max((max(k.min_training_documents, k.training_sample(_LARGE_COLLECTION)) for k in kinds), default=0)
+
     def commit_prepared(self, records: Sequence[PreparedSegment]) -> list:
         """Commits segments prepared by :meth:`prepare` (in any processes) in one atomic commit,
         in the order given; their jobs must be live. Ids are checked then (unique, not in the
@@ -408,27 +419,45 @@ class Index:
 
     # ------------------------------------------------------------------ search
     def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               threads: int | None = None):
+               probe: int | None = None, threads: int | None = None, segments: Iterable[str] | None = None):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, a list of 2-D arrays or a 3-D array).
 
-        mode: 'rerank' (the FDE's top `n_candidates` re-scored with exact MaxSim; at least k),
-        'maxsim' (exact MaxSim over every document) or 'muvera' (FDE dot product only).
+        mode: 'rerank' (the FDE's top `n_candidates` re-scored with MaxSim; at least k),
+        'maxsim' (MaxSim over every document) or 'muvera' (FDE dot product only). probe: with
+        'pq' FDE storage with lists > 1, how many of them a query scans (default: its kind's
+        default_probe(), a sixteenth of them); ignored otherwise.
+        segments: names of segments (see :meth:`segments`) to search as if the index held only
+        those, in index order (how a shard of a sharded search answers); None: all.
         Returns a SearchResult(ids, scores) per query, best first: one, or a list for many.
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        for name, v in (("k", k), ("n_candidates", n_candidates)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        _search.check_search_args(mode, k, n_candidates, probe)
+        segments = self._segments if segments is None else self._named_segments(segments)
         single, q = self._queries(queries)
-        segments = self._segments
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
-        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads)
+        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads,
+                              None if probe is None else int(probe))
         results = [SearchResult(_search.ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
+
+    def segments(self) -> list[SegmentInfo]:
+        """The committed segments in index order (name, documents stored, live documents)."""
+        return [SegmentInfo(s.name, s.n, s.n_live) for s in self._segments]
+
+    def _named_segments(self, names: Iterable[str]) -> list[Segment]:
+        try:
+            names = None if isinstance(names, str) else list(names)
+        except TypeError:
+            names = None
+        if names is None or not all(isinstance(n, str) for n in names):
+            raise TypeError("segments must be a list of segment names (strings), as Index.segments() gives them")
+        state = self._state
+        unknown = sorted(set(names) - {s.name for s in state.segments})
+        if unknown:
+            raise ValueError(f"segments {unknown} are not in this index (generation {state.manifest.generation}); "
+                             "Index.segments() lists those it has")
+        wanted = set(names)
+        return [s for s in state.segments if s.name in wanted]
 
     def encode_queries(self, texts: Sequence[str]) -> Ragged:
         """Query token vectors from the encoder (what search does with strings)."""

@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from .files import IndexFormatError
-from .layout import ITEM, OFFSETS, ROWS, Layout, check_layout
+from .layout import BLOCKS, ITEM, OFFSETS, ROWS, Layout, check_layout
 
 TOKENS, FDE = "tokens", "fde"
 ROLES = (TOKENS, FDE)
@@ -45,6 +45,7 @@ class StorageKind:
     name: ClassVar[str] = ""
     needs_training: ClassVar[bool] = False
     min_training_documents: ClassVar[int] = 0  # documents an index holds before it trains
+    custom_merge: ClassVar[bool] = False  # writes a merged segment's arrays itself (write_merged)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.name}
@@ -70,6 +71,13 @@ class StorageKind:
     def check_codebooks(self, codebooks: Mapping[str, np.ndarray], width: int, where: str) -> None:
         """Raises IndexFormatError when codebooks read back cannot be this kind's for `width`."""
 
+    # -- searching (FDE kinds) --------------------------------------------------------
+    def prepare(self, query_fdes: np.ndarray, codebooks: Mapping[str, np.ndarray] | None, probe: int | None):
+        """The query FDEs as this kind's stored parts' ``topk`` takes them: the work a search
+        shares between every segment stored in the kind (a coarse probe, lookup tables), done
+        once per search. Dense kinds take the FDEs as they are."""
+        return query_fdes
+
 
 def check_kind_layout(kind: StorageKind, width: int) -> Layout:
     """The kind's layout, checked to follow its role's rules."""
@@ -81,8 +89,9 @@ def check_kind_layout(kind: StorageKind, width: int) -> Layout:
                 any(p.layout == OFFSETS and n != "offsets" for n, p in layout.items()) or \
                 any(p.layout == ROWS and p.index != "offsets" for p in layout.values()):
             raise ValueError(f"{where}: a token kind has one offsets array, 'offsets', delimiting every rows array")
-    elif any(p.layout != ITEM for p in layout.values()):
-        raise ValueError(f"{where}: an FDE kind stores item arrays only (one row per document)")
+    elif any(p.layout != ITEM and not (p.layout == BLOCKS and kind.custom_merge) for p in layout.values()):
+        raise ValueError(f"{where}: an FDE kind stores item arrays (one row per document), or blocks of them "
+                         "when it merges its arrays itself")
     return layout
 
 

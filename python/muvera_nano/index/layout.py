@@ -6,7 +6,10 @@ A segment stores each part (token vectors, FDE rows, ids) as named arrays, each 
 - ``item``: one row per document (FDE rows, int ids, a PQ code per document);
 - ``offsets``: n + 1 int64 boundaries starting at 0 (a Ragged's offsets, string-id offsets);
 - ``rows``: a variable number of rows per document, delimited by an ``offsets`` array of the
-  same part (a Ragged's token rows and their int8 scales, string-id bytes, a code per token).
+  same part (a Ragged's token rows and their int8 scales, string-id bytes, a code per token);
+- ``blocks``: one row per document, stored in blocks of 32 documents along the last axis and
+  ordered by the kind (the 4-bit fast scan's layout): only its kind reads and merges it
+  (``StorageKind.custom_merge``); generic code only sizes and checks it.
 
 A kind declares its arrays as ``{name: Part}``; the functions here do the rest.
 """
@@ -18,23 +21,39 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-ITEM, OFFSETS, ROWS = "item", "offsets", "rows"
+ITEM, OFFSETS, ROWS, BLOCKS = "item", "offsets", "rows", "blocks"
+BLOCK_ROWS = 32  # documents per block of a BLOCKS array
 
 
 @dataclass(frozen=True)
 class Part:
-    layout: str  # ITEM, OFFSETS or ROWS
+    layout: str  # ITEM, OFFSETS, ROWS or BLOCKS
     dtype: np.dtype
     row_shape: tuple[int, ...] = ()
     index: str | None = None  # ROWS: the OFFSETS array that delimits each document's rows
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
-        if self.layout not in (ITEM, OFFSETS, ROWS) or (self.layout == ROWS) != (self.index is not None):
+        if self.layout not in (ITEM, OFFSETS, ROWS, BLOCKS) or (self.layout == ROWS) != (self.index is not None):
             raise ValueError(f"invalid part layout {self.layout!r} (index {self.index!r})")
 
 
 Layout = Mapping[str, Part]
+
+
+def _length(part: Part, documents: int, rows: Mapping[str, int]) -> int:
+    if part.layout == ITEM:
+        return documents
+    if part.layout == OFFSETS:
+        return documents + 1
+    if part.layout == BLOCKS:
+        return -(-documents // BLOCK_ROWS)
+    return rows[part.index]
+
+
+def generic(layout: Layout) -> dict[str, Part]:
+    """The parts generic code slices, gathers and concatenates (all but BLOCKS)."""
+    return {name: part for name, part in layout.items() if part.layout != BLOCKS}
 
 
 def check_layout(layout: Layout, where: str) -> None:
@@ -49,8 +68,7 @@ def shapes(layout: Layout, documents: int, rows: Mapping[str, int]) -> dict[str,
     offsets array o."""
     out = {}
     for name, part in layout.items():
-        n = documents if part.layout == ITEM else documents + 1 if part.layout == OFFSETS else rows[part.index]
-        out[name] = (n, *part.row_shape)
+        out[name] = (_length(part, documents, rows), *part.row_shape)
     return out
 
 
@@ -152,6 +170,42 @@ def check_arrays(layout: Layout, arrays: Mapping[str, np.ndarray], documents: in
             off = arrays[part.index]
             want = int(off[-1]) if len(off) == documents + 1 else None
         else:
-            want = documents + (part.layout == OFFSETS)
+            want = _length(part, documents, {})
         if want is None or len(a) != want:
             raise ValueError(f"{where}: {name} has {len(a)} rows for {documents} documents")
+
+
+def to_blocks(rows: np.ndarray) -> np.ndarray:
+    """Rows (n, w) as BLOCKS (ceil(n / 32), w, 32): block b, column c, lane j holds row 32b + j's
+    column c; missing rows of the last block are zeros."""
+    n, w = rows.shape
+    nb = -(-n // BLOCK_ROWS)
+    padded = np.zeros((nb * BLOCK_ROWS, w), rows.dtype)
+    padded[:n] = rows
+    return np.ascontiguousarray(padded.reshape(nb, BLOCK_ROWS, w).transpose(0, 2, 1))
+
+
+def from_blocks(blocks: np.ndarray, n: int) -> np.ndarray:
+    """The first n rows (n, w) of BLOCKS (nb, w, 32)."""
+    nb, w, _ = blocks.shape
+    return np.ascontiguousarray(np.asarray(blocks).transpose(0, 2, 1).reshape(nb * BLOCK_ROWS, w)[:n])
+
+
+class Blocker:
+    """A sink taking rows in pieces of any size and passing them on as whole blocks (the last one
+    padded at close)."""
+
+    def __init__(self, sink: Callable[[np.ndarray], None], width: int, dtype):
+        self._sink, self._pending = sink, np.zeros((0, width), dtype)
+
+    def __call__(self, rows: np.ndarray) -> None:
+        rows = np.concatenate([self._pending, rows]) if len(self._pending) else rows
+        whole = len(rows) - len(rows) % BLOCK_ROWS
+        if whole:
+            self._sink(to_blocks(rows[:whole]))
+        self._pending = np.array(rows[whole:])
+
+    def close(self) -> None:
+        if len(self._pending):
+            self._sink(to_blocks(self._pending))
+            self._pending = self._pending[:0]

@@ -111,6 +111,9 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
     documents = merge.documents
     shapes = L.shapes(out_layout, documents, rows)
     prefix = uuid.uuid4().hex[:12]
+    # Roles whose kind writes its merged arrays itself (custom_merge) stay out of the window loop.
+    custom = [role for role, kind in kinds.items() if kind.custom_merge]
+    custom_names = {n for role in custom for n in kinds[role].layout(settings.width(role))}
     if job_folder is not None:
         writers = {name: NpyWriter(job_folder, f"{prefix}.{name}.npy", p.dtype, shapes[name], sync_folder=False)
                    for name, p in out_layout.items()}
@@ -119,9 +122,10 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
         writers, pieces = {}, {name: [] for name in out_layout}
         sinks = {name: pieces[name].append for name in out_layout}
     try:
-        cat = L.Concatenation(out_layout, sinks)
+        generic = {n: p for n, p in out_layout.items() if n not in custom_names}
+        cat = L.Concatenation(generic, {n: sinks[n] for n in generic})
         for seg, a, off, live in zip(sources, arrays, offsets, merge.live):
-            roles = {role: seg.kind(role) for role in (TOKENS, FDE)}
+            roles = {role: seg.kind(role) for role in (TOKENS, FDE) if role not in custom}
             layouts = {role: k.layout(settings.width(role)) for role, k in roles.items()}
             src_books = {role: codebooks[role][1] for role, k in roles.items() if k.needs_training}
             for start, end, keep in _windows(off, live):
@@ -130,6 +134,8 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
                 piece = {}
                 whole = len(keep) == end - start  # nothing removed in the window: no gathering copy
                 for role, kind in roles.items():
+                    if kind.custom_merge:
+                        raise ValueError(f"{kind.name} storage cannot be merged into {kinds[role].name} storage")
                     taken = L.slice_items(layouts[role], a, start, end)
                     taken = taken if whole else L.take(layouts[role], taken, keep)
                     if not same_kind(kind, kinds[role]):
@@ -139,6 +145,9 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
                 taken = L.slice_items(ids_layout, a, start, end)
                 piece.update(taken if whole else L.take(ids_layout, taken, keep))
                 cat.append(piece)
+        for role in custom:
+            _write_custom(kinds[role], role, sources, arrays, merge.live, out_books.get(role), settings.width(role),
+                          out_layout, sinks, threads)
         if job_folder is None:
             merged = {name: np.concatenate(p) if len(p) > 1 else p[0] for name, p in pieces.items()}
             tokens = kinds[TOKENS].open(merged, out_books.get(TOKENS), "merged segment")
@@ -158,6 +167,22 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
         graph = save_graph(job_folder, f"{prefix}.hnsw.usearch", build_graph(fde, settings.graph, threads),
                            sync_folder=False)
     return MergeOutput(merge, documents, rows["offsets"], _storage(kinds), files, graph, None)
+
+
+def _write_custom(kind, role: str, sources, arrays, live, books, width: int, out_layout, sinks, threads) -> None:
+    """A custom-merge kind writes its arrays from every source at once (its order need not be the
+    documents'): sources are handed over with a reader of their stored arrays (a slice at a
+    time), and BLOCKS arrays reach their files cut into blocks."""
+    names = kind.layout(width)
+    blockers = {n: L.Blocker(sinks[n], out_layout[n].row_shape[0], out_layout[n].dtype) for n in names
+                if out_layout[n].layout == L.BLOCKS}
+    src = []
+    for seg, a, rows in zip(sources, arrays, live):
+        stored = seg.tokens if role == TOKENS else seg.fde
+        src.append((stored, rows, lambda name, start, stop, a=a: np.asarray(a[name][start:stop])))
+    kind.write_merged(src, books, {n: blockers.get(n, sinks[n]) for n in names}, threads)
+    for blocker in blockers.values():
+        blocker.close()
 
 
 def _storage(kinds: Mapping[str, Any]) -> dict[str, dict]:

@@ -10,7 +10,7 @@ NaN last, across segments exactly as within one.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -34,6 +34,19 @@ class Hits(NamedTuple):
     score: np.ndarray
 
 
+def check_search_args(mode: str, k: Any, n_candidates: Any, probe: Any = None) -> None:
+    """TypeError / ValueError naming a search argument that is not what it must be."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    for name, v in (("k", k), ("n_candidates", n_candidates), ("probe", probe)):
+        if v is None and name == "probe":
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+        if v < (0 if name == "k" else 1):  # k as in the kernels: k = 0 asks for nothing
+            raise ValueError(f"{name} must be an int >= {0 if name == 'k' else 1}, got {v!r}")
+
+
 def _merge(parts: list[Hits], k: int) -> Hits:
     if not parts:
         return Hits(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -52,10 +65,15 @@ def _hits(s: int, rows: np.ndarray, scores: np.ndarray) -> Hits:
     return Hits(np.full(len(rows), s, np.int64), rows.astype(np.int64), scores.astype(np.float32))
 
 
-def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads) -> list[Hits]:
+def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads,
+                   probe: int | None = None) -> list[Hits]:
     """Per query, the c best live documents by FDE dot product across segments: every row
-    scanned (exact backend), or the rows a segment's HNSW graph proposes, scored exactly."""
+    scanned (dense kinds, exact backend), the rows a segment's HNSW graph proposes, scored
+    exactly, or (pq) the rows of the `probe` lists a query scores highest, scored from their
+    codes. Work a storage kind shares between its segments (a coarse probe, lookup tables) is
+    done once per search."""
     per_query: list[list[Hits]] = [[] for _ in range(len(query_fdes))]
+    prepared: dict = {}
     for s, seg in enumerate(segments):
         if seg.n_live == 0:
             continue
@@ -63,7 +81,11 @@ def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, 
         # A graph only pays when it skips most rows; asking for a quarter or more of a segment
         # scans it exactly (which also makes small and exhaustive requests exact).
         if seg.graph is None or 4 * kk >= seg.n_live:
-            ids, scores = seg.fde.topk(query_fdes, kk, seg.deleted, threads)
+            books = getattr(seg.fde, "books", None)
+            key = (seg.fde.kind, id(books))
+            if key not in prepared:
+                prepared[key] = seg.fde.kind.prepare(query_fdes, books, probe)
+            ids, scores = seg.fde.topk(prepared[key], kk, seg.deleted, threads)
             for i in range(len(query_fdes)):
                 per_query[i].append(_hits(s, ids[i], scores[i]))
             continue
@@ -94,13 +116,13 @@ def rescore(segments: Sequence[Segment], query: np.ndarray, cand: Hits, k: int, 
 
 
 def search(segments: Sequence[Segment], queries: Ragged, query_fdes: np.ndarray | None, mode: str, k: int,
-           n_candidates: int, threads) -> list[Hits]:
+           n_candidates: int, threads, probe: int | None = None) -> list[Hits]:
     n = len(queries)
     if mode == "maxsim":
         return [exact(segments, queries[i], k, threads) for i in range(n)]
     if mode == "muvera":
-        return fde_candidates(segments, query_fdes, k, threads)
-    cands = fde_candidates(segments, query_fdes, max(n_candidates, k), threads)
+        return fde_candidates(segments, query_fdes, k, threads, probe)
+    cands = fde_candidates(segments, query_fdes, max(n_candidates, k), threads, probe)
     return [rescore(segments, queries[i], cands[i], k, threads) for i in range(n)]
 
 

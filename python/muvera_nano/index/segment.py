@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -19,6 +19,14 @@ from .ids import SegmentIds, id_layout
 from .manifest import SegmentRecord
 from .settings import IndexSettings
 from .storage import FDE, TOKENS, check_kind_layout, kind_from_spec, same_kind
+
+
+class SegmentInfo(NamedTuple):
+    """What Index.segments() tells about a segment."""
+
+    name: str
+    documents: int  # stored, removed ones included
+    live: int  # not removed
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compared by identity

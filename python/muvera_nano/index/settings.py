@@ -37,6 +37,8 @@ class IndexSettings:
             raise ValueError("graph settings only apply to backend='hnsw'")
         if graph is not None and not isinstance(graph, GraphConfig):
             raise TypeError(f"graph must be a muvera_nano.index.GraphConfig, got {type(graph).__name__}")
+        if backend == "hnsw" and fde_rows.custom_merge:
+            raise ValueError(f"{fde_rows.name} FDE storage finds its own candidates: use backend='exact' with it")
         if backend == "hnsw":
             graph = graph or GraphConfig()
             _usearch()  # fail now, not at the first add, when usearch is missing

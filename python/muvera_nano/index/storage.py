@@ -3,6 +3,7 @@ registered by importing them (dense), and the staging kinds of indexes that are 
 
 from __future__ import annotations
 
+from . import pq_fde, pq_tokens  # noqa: F401  (registers the compressed kinds)
 from .dense import FDE_DTYPES, TOKEN_DTYPES, DenseFdeKind, DenseTokenKind
 from .kinds import FDE, ROLES, TOKENS, StorageKind, as_kind, check_kind_layout, kind_from_spec, kind_names, \
     register_kind, same_kind

@@ -47,13 +47,14 @@ def export(source: str | os.PathLike, out_dir: str | os.PathLike, *, quantize: b
     (onnxruntime dynamic quantization; activations are quantized per call);
     outputs then differ from PyLate's (the benchmark reports by how much).
     """
-    optional_import("onnx", "export", "exporting a checkpoint to ONNX")  # before any work is done
     say = progress or (lambda message: None)
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a folder path, got {type(out_dir).__name__}")
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir {str(out)!r} exists and is not a folder")
+    # before reading (perhaps downloading) the checkpoint, which is of no use without it
+    optional_import("onnx", "export", "exporting a checkpoint to ONNX")
     say(f"reading checkpoint {os.fspath(source)}")
     ckpt = load_checkpoint(source)
     if out.resolve() == ckpt.folder.resolve():

@@ -27,13 +27,17 @@ ATTENTION_MASK = "attention_mask"
 OUTPUT = "embeddings"
 
 
+def _onnx():
+    """The onnx package, an optional dependency: only building a graph needs it, encoding does not."""
+    return optional_import("onnx", "export", "exporting a checkpoint to ONNX")
+
+
 class _Graph:
     """Accumulates nodes and initializers with unique names."""
 
     def __init__(self):
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper = helper, numpy_helper
+        onnx = _onnx()
+        self.helper, self.numpy_helper = onnx.helper, onnx.numpy_helper
         self.nodes, self.inits, self._n = [], [], 0
 
     def const(self, name: str, value) -> str:
@@ -81,8 +85,8 @@ class _Graph:
 
 def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
     """The ONNX ModelProto for `ckpt` (checked with onnx.checker)."""
-    onnx = optional_import("onnx", "export", "exporting a checkpoint to ONNX")
-    from onnx import TensorProto, helper
+    onnx = _onnx()
+    TensorProto, helper = onnx.TensorProto, onnx.helper
 
     s, w = ckpt.shape, ckpt.weights
     g = _Graph()

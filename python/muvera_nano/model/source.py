@@ -31,14 +31,14 @@ def resolve_source(source: str | os.PathLike) -> tuple[Path, str]:
 
 
 def _download(repo_id: str) -> Path:
-    how = (f"download it elsewhere (e.g. `hf download {repo_id} --local-dir DIR`) and pass the "
-           "local folder DIR instead")
+    how = (f"download it elsewhere (e.g. `hf download {repo_id} --local-dir DIR`, hf from "
+           "`pip install -U huggingface_hub`) and pass the local folder DIR instead")
     try:
         import huggingface_hub
     except ImportError:
         raise RuntimeError(
             f"{repo_id!r} is not a local folder and huggingface_hub is not installed "
-            f"(it comes with tokenizers: pip install tokenizers); or {how}") from None
+            f"(pip install huggingface_hub); or {how}") from None
     try:
         folder = huggingface_hub.snapshot_download(
             repo_id=repo_id,
