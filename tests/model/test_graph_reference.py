@@ -54,7 +54,7 @@ def test_graph_matches_numpy_reference(case, level):
     vocab = built.config["vocab_size"]
     for batch, seq in ((1, 1), (3, 7), (5, 16)):
         ids, mask = _inputs(rng, vocab, batch, seq)
-        got = enc._session.run(None, {INPUT_IDS: ids, ATTENTION_MASK: mask})[0]
+        got = enc._runtime.run(ids, mask)
         want = reference_forward(built, ids, mask)
         assert got.shape == want.shape == (batch, seq, enc.dim)
         diff = float(np.abs(got - want).max())
@@ -84,5 +84,5 @@ def test_reference_detects_a_wrong_weight(case):
     broken.weights = dict(built.weights)
     key = "encoder.layer.0.attention.self.key.weight"
     broken.weights[key] = built.weights[key] * 1.01
-    got = enc._session.run(None, {INPUT_IDS: ids, ATTENTION_MASK: mask})[0]
+    got = enc._runtime.run(ids, mask)
     assert float(np.abs(got - reference_forward(broken, ids, mask)).max()) > TOL

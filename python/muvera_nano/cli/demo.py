@@ -9,6 +9,7 @@ import sys
 import time
 
 from . import CommandError, positive_int
+from ._precision import add_precision_option
 
 DEFAULT_MODEL = "NeuML/colbert-muvera-nano"
 QUESTIONS = [
@@ -45,6 +46,7 @@ def register(subparsers) -> None:
                                                                           "(default 2000)")
     p.add_argument("--k", type=positive_int, default=3)
     p.add_argument("--threads", type=positive_int, default=None)
+    add_precision_option(p)
     p.set_defaults(func=run)
 
 
@@ -125,9 +127,9 @@ def _encoder(args):
             what = "is a file" if os.path.exists(os.path.expanduser(spec)) else "is no folder and no hub id (owner/name)"
             raise CommandError(f"--model {spec} {what}; expected an exported model folder, a PyLate checkpoint folder "
                                "or a hub id")
-        return load(spec, threads=args.threads, progress=progress), False
+        return load(spec, threads=args.threads, precision=args.precision, progress=progress), False
     try:
-        return load(spec, threads=args.threads, progress=progress), False
+        return load(spec, threads=args.threads, precision=args.precision, progress=progress), False
     except ImportError as e:  # onnx missing: said before any download; a model exported earlier still loads
         print(f"The model {spec} cannot be exported here: {one_line(e)}.")
     except RuntimeError as e:  # not downloadable: offline, no huggingface_hub, unknown or gated model
@@ -137,7 +139,7 @@ def _encoder(args):
     print()
     for found in local_models(spec):
         try:
-            encoder = load(found.source, threads=args.threads, progress=progress)
+            encoder = load(found.source, threads=args.threads, precision=args.precision, progress=progress)
         except (OSError, ValueError, RuntimeError, ImportError) as e:  # a missing extra is named by the error
             print(f"Found {found.description}, but it does not load: {one_line(e)}")
             continue

@@ -8,6 +8,7 @@ import sys
 from ..index import BACKENDS, MODES
 from ..index.storage import FDE, TOKENS, kind_names
 from . import positive_int
+from ._precision import add_precision_option
 
 EXAMPLES = """examples:
   muvera-nano eval ./scifact --model ./nano-onnx
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
                    help="drop results whose id equals the query id (BEIR's convention for some datasets)")
     p.add_argument("--json", help="also write the report as JSON here")
     p.add_argument("--threads", type=positive_int, default=None)
+    add_precision_option(p)
     p.set_defaults(func=run)
 
 
@@ -44,7 +46,7 @@ def run(args) -> int:
     from ..evaluate.run import evaluate, format_table, save_report
     from ..model import load
 
-    encoder = load(args.model, threads=args.threads)
+    encoder = load(args.model, threads=args.threads, precision=args.precision)
     report = evaluate(args.dataset, encoder=encoder, split=args.split, modes=args.modes, k=args.k,
                       n_candidates=args.n_candidates, index_path=args.index_dir, token_dtype=args.token_dtype,
                       fde_dtype=args.fde_dtype, backend=args.backend, ignore_identical_ids=args.ignore_identical_ids,

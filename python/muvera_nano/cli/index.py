@@ -13,6 +13,7 @@ from ..index.build import CHUNK_DOCUMENTS
 from ..index.storage import FDE, TOKENS, kind_names
 from . import CommandError, positive_int
 from ._inputs import FORMATS, add_text_options
+from ._precision import add_precision_option
 
 EXAMPLES = """examples:
   muvera-nano index corpus.jsonl ./my-index --model ./nano-onnx
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
                    help="with --append: skip documents whose id the index holds (resumes a build that stopped)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing index folder")
     p.add_argument("--threads", type=positive_int, default=None)
+    add_precision_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -70,7 +72,9 @@ def run(args) -> int:
     first = list(itertools.islice(records, 64))  # bad input fails before anything is written
     if not args.append and not args.model:
         raise CommandError("--model is required to build a new index")
-    encoder = load(args.model, threads=args.threads) if args.model else None
+    if args.precision and not args.model:
+        raise CommandError("--precision needs --model (the model the index recorded is loaded in float32)")
+    encoder = load(args.model, threads=args.threads, precision=args.precision) if args.model else None
     if args.append:
         idx = Index.open(args.index, encoder=encoder)
     else:

@@ -11,6 +11,7 @@ import time
 from ..index import MODES
 from . import CommandError, positive_int
 from ._inputs import FORMATS, add_text_options
+from ._precision import add_precision_option
 
 BATCH = 64  # queries encoded at a time
 
@@ -41,6 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
                                    "was built with, found beside the index or where it was)")
     p.add_argument("--threads", type=positive_int, default=None)
+    add_precision_option(p)
     p.set_defaults(func=run)
 
 
@@ -55,7 +57,9 @@ def run(args) -> int:
         query = decode_argument(args.query, args.encoding, "QUERY")
         if not query.strip() and args.empty != "keep":
             raise CommandError("QUERY is empty or only whitespace (--empty keep searches it anyway)")
-    encoder = load(args.model, threads=args.threads) if args.model else None
+    if args.precision and not args.model:
+        raise CommandError("--precision needs --model (the model the index recorded is loaded in float32)")
+    encoder = load(args.model, threads=args.threads, precision=args.precision) if args.model else None
     idx = Index.open(args.index, encoder=encoder)
     if encoder is None and idx.info()["encoder"] is None:
         raise CommandError(f"{args.index} was built from token vectors, without a model: pass the model that made "

@@ -1,5 +1,6 @@
 """The ColBERT encoder: an exported model folder run with onnxruntime, reproducing PyLate's
-``ColBERT.encode`` token for token (see spec/encoding.md).
+``ColBERT.encode`` token for token (see spec/encoding.md); or, when asked for a reduced
+precision, the same graph in int8 or bfloat16 (runtimes.py).
 
 Per call: strip (and lower-case if the checkpoint says so) each text; tokenize with special tokens,
 truncated to length - 1; insert the prefix id after [CLS]; sort by length and cut into batches,
@@ -22,10 +23,8 @@ import numpy as np
 from ..kernels import Ragged
 from ._files import CheckpointError
 from .identity import ModelIdentity, identity_of
-from .onnx_export import ATTENTION_MASK, INPUT_IDS
+from .runtimes import OPT_LEVELS, check_precision, open_runtime
 from .settings import MODEL_FILE, TOKENIZER_FILE, EncodingSettings
-
-_OPT_LEVELS = ("disable", "basic", "extended", "all")
 
 
 @dataclass
@@ -63,7 +62,7 @@ class ColBERT:
     """
 
     def __init__(self, model_folder: str | os.PathLike, threads: int | None = None, batch_size: int = 32, *,
-                 graph_optimization: str = "all", spin: bool = True):
+                 graph_optimization: str = "all", spin: bool = True, precision: str | None = None):
         if not isinstance(model_folder, (str, os.PathLike)):
             raise TypeError(f"model_folder must be a folder path, got {type(model_folder).__name__}")
         folder = Path(model_folder).expanduser()
@@ -78,20 +77,22 @@ class ColBERT:
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if graph_optimization not in _OPT_LEVELS:
-            raise ValueError(f"graph_optimization must be one of {_OPT_LEVELS}, got {graph_optimization!r}")
+        if graph_optimization not in OPT_LEVELS:
+            raise ValueError(f"graph_optimization must be one of {OPT_LEVELS}, got {graph_optimization!r}")
         for name in (MODEL_FILE, TOKENIZER_FILE):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"missing file {folder / name}: not a complete model folder "
                                         "(re-run `muvera-nano export`)")
         self.settings = EncodingSettings.load(folder)
+        self.precision = check_precision(precision, self.settings.quantized)
         self.folder = folder
         self.threads = threads
         self.batch_size = batch_size
         s = self.settings
         self._tokenizers = {True: self._tokenizer(folder, s.query_length), False: self._tokenizer(folder, s.document_length)}
         self._skiplist = np.asarray(s.skiplist_ids, np.int64)
-        self._session = self._session_for(folder / MODEL_FILE, threads, graph_optimization, bool(spin))
+        self._runtime = open_runtime(folder / MODEL_FILE, self.precision, threads, graph_optimization, bool(spin),
+                                     self.settings.quantized)
 
     # -- public API --------------------------------------------------------------------------
     @property
@@ -169,7 +170,7 @@ class ColBERT:
         for j, r in enumerate(rows):
             ids[j, :len(r)] = r
             mask[j, :len(r)] = 1
-        vectors = self._session.run(None, {INPUT_IDS: ids, ATTENTION_MASK: mask})[0]
+        vectors = self._runtime.run(ids, mask)
         for j, (i, r) in enumerate(zip(batch, rows)):
             dst = out[offsets[i]:offsets[i + 1]]
             if expand:
@@ -192,34 +193,6 @@ class ColBERT:
         # transformers: truncation="longest_first", max_length counts the special tokens.
         tok.enable_truncation(max_length=max_length - 1, strategy="longest_first", direction="right", stride=0)
         return tok
-
-    @staticmethod
-    def _session_for(path: Path, threads: int, level: str, spin: bool) -> Any:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        # One operator at a time, each split over `threads`: BERT is a chain, so inter-op
-        # parallelism has nothing to run side by side and would only add a second pool.
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = {
-            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        }[level]
-        # The arena keeps freed activation buffers for the next call (no malloc/free per batch).
-        # Memory patterns plan buffers for one fixed input shape; ours change every batch, so off.
-        so.enable_cpu_mem_arena = True
-        so.enable_mem_pattern = False
-        # Spinning workers pick up the next operator at once; sleeping ones save CPU (see `spin`).
-        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        so.log_severity_level = 3
-        try:
-            return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise CheckpointError(f"{path} cannot be loaded by onnxruntime: {type(e).__name__}: {e}") from None
 
 
 def check_texts(texts: Any, name: str = "texts") -> list[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,6 +11,7 @@ from .._atomic import write_atomic
 from .._optional import optional_import
 from ._files import CheckpointError
 from .checkpoint import Checkpoint, load_checkpoint
+from .quantize import quantize_int8
 from .settings import MODEL_FILE, SETTINGS_FILE, TOKENIZER_FILE, EncodingSettings
 
 
@@ -86,22 +85,7 @@ def _onnx_bytes(ckpt: Checkpoint, quantize: bool, say) -> bytes:
     if not quantize:
         return data
     say("quantizing weights to int8 (onnxruntime dynamic quantization)")
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    def drop_preprocess_advice(record) -> bool:  # onnxruntime logs it on the root logger every time
-        return "pre-processing before quantization" not in record.getMessage()
-
-    root = logging.getLogger()
-    root.addFilter(drop_preprocess_advice)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-            src.write_bytes(data)
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
-            return dst.read_bytes()
-    finally:
-        root.removeFilter(drop_preprocess_advice)
+    return quantize_int8(data, "exporting with quantize=True")
 
 
 def _settings(ckpt: Checkpoint, quantize: bool) -> EncodingSettings:

@@ -24,14 +24,17 @@ def is_exported(folder: str | os.PathLike) -> bool:
 
 
 def load(source: str | os.PathLike, *, threads: int | None = None, batch_size: int = 32,
-         graph_optimization: str = "all", spin: bool = True, progress: Callable[[str], None] | None = None):
+         graph_optimization: str = "all", spin: bool = True, precision: str | None = None,
+         progress: Callable[[str], None] | None = None):
     """The encoder (a :class:`ColBERT`) for `source`: an exported model folder, a PyLate
     checkpoint folder or a hub id (the last two exported once into the cache, see
-    :func:`resolve_model`). The other arguments are :class:`ColBERT`'s."""
+    :func:`resolve_model`). The other arguments are :class:`ColBERT`'s; ``precision`` is
+    "float32" (the default, exact), "int8" or "bfloat16"."""
     from .encoder import ColBERT
 
     folder = resolve_model(source, progress=progress)
-    return ColBERT(folder, threads, batch_size, graph_optimization=graph_optimization, spin=spin)
+    return ColBERT(folder, threads, batch_size, graph_optimization=graph_optimization, spin=spin,
+                   precision=precision)
 
 
 def resolve_model(spec: str | os.PathLike, *, progress: Callable[[str], None] | None = None) -> Path:
