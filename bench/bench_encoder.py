@@ -35,9 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
-
 import common  # noqa: E402
+import numpy as np  # noqa: E402
 
 SEED = 0
 
@@ -53,9 +52,9 @@ def documents(n: int, tokenizer) -> list[str]:
     out = []
     for s in rng.integers(0, len(words) - 1000, n):
         k = 100
-        while len(tokenizer.encode(" ".join(words[s:s + k])).ids) < 182:
+        while len(tokenizer.encode(" ".join(words[s : s + k])).ids) < 182:
             k += 5
-        out.append(" ".join(words[s:s + k]))
+        out.append(" ".join(words[s : s + k]))
     return out
 
 
@@ -64,7 +63,7 @@ def queries(n: int) -> list[str]:
 
     words = " ".join(pydoc_data.topics.topics[k] for k in sorted(pydoc_data.topics.topics)).split()
     rng = np.random.default_rng(SEED + 1)
-    return [" ".join(words[s:s + int(rng.integers(4, 12))]) for s in rng.integers(0, len(words) - 20, n)]
+    return [" ".join(words[s : s + int(rng.integers(4, 12))]) for s in rng.integers(0, len(words) - 20, n)]
 
 
 def flops_per_document(config: dict, dim: int, tokens: int) -> float:
@@ -107,9 +106,9 @@ def check_against_reference(built, enc, pylate_model, texts: list[str], is_query
     for ids, o, t in zip(prepared.ids, ours, theirs):
         length = s.query_length if is_query and s.do_query_expansion else len(ids)
         padded = np.full((1, length), s.mask_id, np.int64)
-        padded[0, :len(ids)] = ids
+        padded[0, : len(ids)] = ids
         mask = np.zeros((1, length), np.int64)
-        mask[0, :len(ids)] = 1
+        mask[0, : len(ids)] = 1
         if is_query and s.attend_to_expansion_tokens:
             mask[:] = 1
         ref = reference_forward(built, padded, mask)[0]
@@ -140,15 +139,26 @@ def main(argv=None) -> int:
 
     n_docs, reps, n_queries = (32, 1, 20) if args.quick else (512, 5, 400)
     threads = [int(t) for t in (args.threads or ("1" if args.quick else "1,2")).split(",")]
-    results: dict = {"setup": {
-        "quick": args.quick, "documents": n_docs, "repeats": reps, "queries": n_queries, "batch_size": 32,
-        "python": platform.python_version(), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-        "load_before": os.getloadavg()[0],
-    }}
+    results: dict = {
+        "setup": {
+            "quick": args.quick,
+            "documents": n_docs,
+            "repeats": reps,
+            "queries": n_queries,
+            "batch_size": 32,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "load_before": os.getloadavg()[0],
+        }
+    }
     print(f"# encoder benchmark ({'quick' if args.quick else 'full'}): nano shapes, random weights (seed {SEED})")
-    print(f"# torch {torch.__version__} eager via PyLate, onnxruntime {onnxruntime.__version__}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"# torch {torch.__version__} eager via PyLate, onnxruntime {onnxruntime.__version__}, "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         built = write_nano_checkpoint(Path(tmp) / "nano", seed=SEED)
@@ -169,10 +179,16 @@ def main(argv=None) -> int:
         tokens_total = sum(token_counts)
         ours_err, torch_err = check_against_reference(built, enc1, pylate_model, docs[:8], False)
         q_ours_err, q_torch_err = check_against_reference(built, enc1, pylate_model, qs[:8], True)
-        assert max(ours_err, q_ours_err) <= 1e-5 and max(torch_err, q_torch_err) <= 1e-5, \
-            (ours_err, q_ours_err, torch_err, q_torch_err)
-        print(f"# checked against float64 reference: max abs diff this encoder {max(ours_err, q_ours_err):.1e}, "
-              f"torch {max(torch_err, q_torch_err):.1e}; export took {export_s:.2f} s")
+        assert max(ours_err, q_ours_err) <= 1e-5 and max(torch_err, q_torch_err) <= 1e-5, (
+            ours_err,
+            q_ours_err,
+            torch_err,
+            q_torch_err,
+        )
+        print(
+            f"# checked against float64 reference: max abs diff this encoder {max(ours_err, q_ours_err):.1e}, "
+            f"torch {max(torch_err, q_torch_err):.1e}; export took {export_s:.2f} s"
+        )
 
         gflops = {t: common.matmul_gflops(t, 3 if args.quick else 5) for t in sorted(set(threads) | {1})}
         per_doc = flops_per_document(built.config, enc1.dim, 180)
@@ -184,25 +200,40 @@ def main(argv=None) -> int:
             enc = ColBERT(Path(tmp) / "onnx", threads=t, batch_size=32)
             q8 = ColBERT(Path(tmp) / "int8", threads=t, batch_size=32)
             ours = summary(common.timings(lambda: enc.encode(docs, is_query=False), reps))
-            theirs = summary(common.timings(lambda: pylate_model.encode(docs, is_query=False, batch_size=32,
-                                                                show_progress_bar=False), reps))
+            theirs = summary(
+                common.timings(
+                    lambda: pylate_model.encode(docs, is_query=False, batch_size=32, show_progress_bar=False), reps
+                )
+            )
             int8 = summary(common.timings(lambda: q8.encode(docs, is_query=False), reps))
             # The bound is per-core peak x threads: numpy's own multi-threaded matmul on this shared
             # 2-core machine scales poorly and would make the bound look lower than the hardware's.
             bound = t * gflops[1] * 1e9 / per_doc
             for name, (med, lo, hi) in (("onnx (this)", ours), ("torch eager (PyLate)", theirs), ("onnx int8", int8)):
-                rows.append({"threads": t, "encoder": name, "docs_per_s": n_docs / med,
-                             "docs_per_s_min": n_docs / hi, "docs_per_s_max": n_docs / lo,
-                             "tokens_per_s": tokens_total / med, "share_of_f32_bound": n_docs / med / bound,
-                             "vs_torch": theirs[0] / med})
+                rows.append(
+                    {
+                        "threads": t,
+                        "encoder": name,
+                        "docs_per_s": n_docs / med,
+                        "docs_per_s_min": n_docs / hi,
+                        "docs_per_s_max": n_docs / lo,
+                        "tokens_per_s": tokens_total / med,
+                        "share_of_f32_bound": n_docs / med / bound,
+                        "vs_torch": theirs[0] / med,
+                    }
+                )
         results["documents"] = rows
 
         # Single queries, 1 thread.
         torch.set_num_threads(1)
         lat = {}
-        for name, fn in (("onnx (this)", lambda q: enc1.encode([q], is_query=True)),
-                         ("torch eager (PyLate)", lambda q: pylate_model.encode([q], is_query=True, batch_size=1,
-                                                                                 show_progress_bar=False))):
+        for name, fn in (
+            ("onnx (this)", lambda q: enc1.encode([q], is_query=True)),
+            (
+                "torch eager (PyLate)",
+                lambda q: pylate_model.encode([q], is_query=True, batch_size=1, show_progress_bar=False),
+            ),
+        ):
             for q in qs[:10]:
                 fn(q)
             times = []
@@ -210,13 +241,18 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 fn(q)
                 times.append(time.perf_counter() - t)
-            lat[name] = {"p50_ms": 1e3 * float(np.percentile(times, 50)), "p99_ms": 1e3 * float(np.percentile(times, 99))}
+            lat[name] = {
+                "p50_ms": 1e3 * float(np.percentile(times, 50)),
+                "p99_ms": 1e3 * float(np.percentile(times, 99)),
+            }
         results["query_latency_1_thread"] = lat
 
         # Where the time goes (this encoder, 1 thread, documents and single queries).
         shares = {}
-        for label, texts, is_query, calls in (("documents (batches of 32)", docs, False, 1),
-                                              ("single queries", qs, True, len(qs))):
+        for label, texts, is_query, calls in (
+            ("documents (batches of 32)", docs, False, 1),
+            ("single queries", qs, True, len(qs)),
+        ):
             enc = ColBERT(Path(tmp) / "onnx", threads=1, batch_size=32)
             enc.encode(texts[:32], is_query)
             timing = TimingSession(enc._runtime)
@@ -232,8 +268,11 @@ def main(argv=None) -> int:
                 prep += t1 - t0
                 total += t2 - t1
             infer = timing.seconds
-            shares[label] = {"tokenization": prep / total, "inference": infer / total,
-                             "post_processing": max(0.0, (total - prep - infer) / total)}
+            shares[label] = {
+                "tokenization": prep / total,
+                "inference": infer / total,
+                "post_processing": max(0.0, (total - prep - infer) / total),
+            }
         results["time_shares"] = shares
 
         # int8 output error against float32 (documents).
@@ -241,8 +280,12 @@ def main(argv=None) -> int:
         i8 = ColBERT(Path(tmp) / "int8", threads=1).encode(docs[:64], is_query=False)
         diffs = np.concatenate([np.abs(a - b).max(axis=1) for a, b in zip(f32, i8)])
         cos = np.concatenate([np.sum(a * b, axis=1) for a, b in zip(f32, i8)])
-        results["int8_error"] = {"max_abs": float(diffs.max()), "median_max_abs_per_token": float(np.median(diffs)),
-                                 "min_cosine": float(cos.min()), "median_cosine": float(np.median(cos))}
+        results["int8_error"] = {
+            "max_abs": float(diffs.max()),
+            "median_max_abs_per_token": float(np.median(diffs)),
+            "min_cosine": float(cos.min()),
+            "median_cosine": float(np.median(cos)),
+        }
         results["setup"]["load_after"] = os.getloadavg()[0]
 
     print_report(results, per_doc, threads)
@@ -253,17 +296,22 @@ def main(argv=None) -> int:
 
 def print_report(r: dict, per_doc: float, threads: list[int]) -> None:
     s = r["setup"]
-    print(f"# float32 bound: {per_doc / 1e6:.0f} MFLOP per 180-token document at threads x the 1-thread numpy "
-          f"float32 matmul peak (2048^3: " + ", ".join(f"{g:.0f} GFLOP/s at {t} thread(s)" for t, g in
-                                                   s["matmul_gflops"].items()) + ")")
+    print(
+        f"# float32 bound: {per_doc / 1e6:.0f} MFLOP per 180-token document at threads x the 1-thread numpy "
+        f"float32 matmul peak (2048^3: "
+        + ", ".join(f"{g:.0f} GFLOP/s at {t} thread(s)" for t, g in s["matmul_gflops"].items())
+        + ")"
+    )
     print()
     print(f"documents: {s['documents']} x 180 tokens, batch 32, median of {s['repeats']} runs after warm-up (min-max)")
     print("| threads | encoder | documents/s (min-max) | tokens/s | vs torch | share of f32 bound |")
     print("|---|---|---|---|---|---|")
     for row in r["documents"]:
-        print(f"| {row['threads']} | {row['encoder']} | {row['docs_per_s']:.0f} ({row['docs_per_s_min']:.0f}-"
-              f"{row['docs_per_s_max']:.0f}) | {row['tokens_per_s']:,.0f} | {row['vs_torch']:.2f}x | "
-              f"{100 * row['share_of_f32_bound']:.0f}% |")
+        print(
+            f"| {row['threads']} | {row['encoder']} | {row['docs_per_s']:.0f} ({row['docs_per_s_min']:.0f}-"
+            f"{row['docs_per_s_max']:.0f}) | {row['tokens_per_s']:,.0f} | {row['vs_torch']:.2f}x | "
+            f"{100 * row['share_of_f32_bound']:.0f}% |"
+        )
     print()
     print(f"single 32-token queries, 1 thread, {s['queries']} calls after warm-up")
     print("| encoder | p50 ms | p99 ms |")
@@ -275,12 +323,16 @@ def print_report(r: dict, per_doc: float, threads: list[int]) -> None:
     print("| workload | tokenization | inference | post-processing |")
     print("|---|---|---|---|")
     for name, v in r["time_shares"].items():
-        print(f"| {name} | {100 * v['tokenization']:.0f}% | {100 * v['inference']:.0f}% | "
-              f"{100 * v['post_processing']:.0f}% |")
+        print(
+            f"| {name} | {100 * v['tokenization']:.0f}% | {100 * v['inference']:.0f}% | "
+            f"{100 * v['post_processing']:.0f}% |"
+        )
     e = r["int8_error"]
     print()
-    print(f"int8 export vs float32 outputs (documents): max abs {e['max_abs']:.3f}, median per-token max abs "
-          f"{e['median_max_abs_per_token']:.4f}, cosine min {e['min_cosine']:.4f} / median {e['median_cosine']:.5f}")
+    print(
+        f"int8 export vs float32 outputs (documents): max abs {e['max_abs']:.3f}, median per-token max abs "
+        f"{e['median_max_abs_per_token']:.4f}, cosine min {e['min_cosine']:.4f} / median {e['median_cosine']:.5f}"
+    )
     print(f"# load average before/after: {s['load_before']:.2f} / {s['load_after']:.2f}")
 
 

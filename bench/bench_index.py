@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
-import muvera_nano as mn  # noqa: E402
-from muvera_nano.index import GraphConfig, Index  # noqa: E402
-from muvera_nano.index.graph import GRAPH_DTYPES, build_graph, graph_candidates  # noqa: E402
-from muvera_nano.index.storage import DenseFde  # noqa: E402
+import muvera_nano as mn
+from muvera_nano.index import GraphConfig, Index
+from muvera_nano.index.graph import GRAPH_DTYPES, build_graph, graph_candidates
+from muvera_nano.index.storage import DenseFde
 
 DIM = 128
 STORAGE = ("float32", "float16", "bfloat16", "int8")
@@ -105,10 +105,13 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
             build += time.perf_counter() - t
             tokens += chunk.n_tokens
         info = idx.info()
-        out["storage"][storage] = {"build_docs_per_s": n_docs / build, "tokens": tokens,
-                                   "disk_bytes_per_doc": dir_bytes(path) / n_docs,
-                                   "token_bytes_per_doc": info["bytes"]["tokens"] / n_docs,
-                                   "fde_bytes_per_doc": info["bytes"]["fde"] / n_docs}
+        out["storage"][storage] = {
+            "build_docs_per_s": n_docs / build,
+            "tokens": tokens,
+            "disk_bytes_per_doc": dir_bytes(path) / n_docs,
+            "token_bytes_per_doc": info["bytes"]["tokens"] / n_docs,
+            "fde_bytes_per_doc": info["bytes"]["fde"] / n_docs,
+        }
         if storage == "float16":
             base_path = path
         del idx
@@ -128,26 +131,41 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
     # the FDE scan alone, against the memory's read bandwidth
     q_fde = idx.fde.encode_queries(queries)
     fde_bytes = sum(s.fde.rows.nbytes for s in idx._segments)
-    scan = latency(lambda i: [mn.dot_topk(q_fde[i], s.fde.rows, 100, threads=threads) for s in idx._segments], args.queries)
-    out["fde_scan"] = {"bytes": fde_bytes, "p50_ms": scan["p50_ms"],
-                       "gb_per_s": fde_bytes / scan["p50_ms"] / 1e6,
-                       "share_of_memory_bandwidth": fde_bytes / scan["p50_ms"] / 1e6 / memory_gbps["read"]}
+    scan = latency(
+        lambda i: [mn.dot_topk(q_fde[i], s.fde.rows, 100, threads=threads) for s in idx._segments], args.queries
+    )
+    out["fde_scan"] = {
+        "bytes": fde_bytes,
+        "p50_ms": scan["p50_ms"],
+        "gb_per_s": fde_bytes / scan["p50_ms"] / 1e6,
+        "share_of_memory_bandwidth": fde_bytes / scan["p50_ms"] / 1e6 / memory_gbps["read"],
+    }
 
     modes = [("maxsim", None), ("muvera", None)] + [("rerank", c) for c in CANDIDATES]
     for mode, c in modes:
         name = mode if c is None else f"rerank@{c}"
         if mode == "maxsim" and n_docs > args.maxsim_latency_max:
             continue
-        lat = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads),
-                      min(args.queries, 30 if mode == "maxsim" else args.queries))
+        lat = latency(
+            lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads),
+            min(args.queries, 30 if mode == "maxsim" else args.queries),
+        )
         out["search"][f"exact/{name}"] = lat
         if mode != "maxsim":
             out["agreement"][f"exact/{name}"] = agreement(idx, queries, truth, mode, c or 100, threads)
 
     if not args.no_graph:
         gpath = os.path.join(workdir, f"ix-{n_docs}-hnsw")
-        g = Index.create(gpath, dim=DIM, fde=fde, token_dtype="float16", fde_dtype="float16", backend="hnsw",
-                         graph=GraphConfig(), overwrite=True)
+        g = Index.create(
+            gpath,
+            dim=DIM,
+            fde=fde,
+            token_dtype="float16",
+            fde_dtype="float16",
+            backend="hnsw",
+            graph=GraphConfig(),
+            overwrite=True,
+        )
         build = 0.0
         for chunk in random_chunks(n_docs, seed=0):
             t = time.perf_counter()
@@ -156,19 +174,23 @@ def bench_size(n_docs: int, args, workdir: str, memory_gbps: dict) -> dict:
         t = time.perf_counter()
         g.compact(threads=threads)  # one segment, one graph over every document
         build += time.perf_counter() - t
-        out["storage"]["float16+hnsw"] = {"build_docs_per_s": n_docs / build,
-                                          "disk_bytes_per_doc": dir_bytes(gpath) / n_docs}
+        out["storage"]["float16+hnsw"] = {
+            "build_docs_per_s": n_docs / build,
+            "disk_bytes_per_doc": dir_bytes(gpath) / n_docs,
+        }
         for mode, c in modes[1:]:
             name = mode if c is None else f"rerank@{c}"
             out["search"][f"hnsw/{name}"] = latency(
-                lambda i: g.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads), args.queries)
+                lambda i: g.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads), args.queries
+            )
             out["agreement"][f"hnsw/{name}"] = agreement(g, queries, truth, mode, c or 100, threads)
         if n_docs <= args.storage_sweep_max:
             out["graph_precision"] = graph_precision(idx, q_fde, threads)
         muv_exact = idx.search(queries, k=100, mode="muvera", threads=threads)
         muv_graph = g.search(queries, k=100, mode="muvera", threads=threads)
-        out["hnsw_recall_of_exact_fde_top100"] = float(np.mean([len(set(a.ids) & set(b.ids)) / 100
-                                                               for a, b in zip(muv_graph, muv_exact)]))
+        out["hnsw_recall_of_exact_fde_top100"] = float(
+            np.mean([len(set(a.ids) & set(b.ids)) / 100 for a, b in zip(muv_graph, muv_exact)])
+        )
         del g
     return out
 
@@ -183,8 +205,8 @@ def graph_precision(idx: Index, q_fde: np.ndarray, threads: int) -> dict:
         t = time.perf_counter()
         g = build_graph(DenseFde(rows, None), GraphConfig(dtype=dtype), threads)
         build_s = time.perf_counter() - t
-        found = [graph_candidates(g, q_fde[i:i + 1], 100, None, threads)[0] for i in range(len(q_fde))]
-        lat = latency(lambda i: graph_candidates(g, q_fde[i:i + 1], 100, None, threads), len(q_fde))
+        found = [graph_candidates(g, q_fde[i : i + 1], 100, None, threads)[0] for i in range(len(q_fde))]
+        lat = latency(lambda i: graph_candidates(g, q_fde[i : i + 1], 100, None, threads), len(q_fde))
         recall = np.mean([len(set(f.tolist()) & set(e.tolist())) / 100 for f, e in zip(found, exact_top)])
         out[dtype] = {"build_docs_per_s": len(rows) / build_s, **lat, "recall_of_exact_fde_top100": float(recall)}
     return out
@@ -206,15 +228,24 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
     encode_docs_s = time.perf_counter() - t
     queries = enc.encode_ragged(query_texts, is_query=True)
     one = latency(lambda i: enc.encode_ragged([query_texts[i]], is_query=True), min(50, len(query_texts)))
-    idx = Index.create(os.path.join(workdir, "ix-real"), dim=enc.dim, token_dtype="float16", fde_dtype="float16",
-                       overwrite=True)
+    idx = Index.create(
+        os.path.join(workdir, "ix-real"), dim=enc.dim, token_dtype="float16", fde_dtype="float16", overwrite=True
+    )
     t = time.perf_counter()
     idx.add(token_vectors=doc_vectors, ids=list(range(len(docs))), threads=threads)
     build_s = time.perf_counter() - t
     truth = [r.ids for r in idx.search(queries, k=10, mode="maxsim", threads=threads)]
-    out = {"documents": len(docs), "queries": len(query_texts), "encoder": "all-MiniLM-L6-v2 as PyLate ColBERT (384->128)",
-           "encode_docs_per_s": len(docs) / encode_docs_s, "index_docs_per_s": len(docs) / build_s,
-           "query_encoding_ms": one["p50_ms"], "search": {}, "agreement": {}, "mrr": {}}
+    out = {
+        "documents": len(docs),
+        "queries": len(query_texts),
+        "encoder": "all-MiniLM-L6-v2 as PyLate ColBERT (384->128)",
+        "encode_docs_per_s": len(docs) / encode_docs_s,
+        "index_docs_per_s": len(docs) / build_s,
+        "query_encoding_ms": one["p50_ms"],
+        "search": {},
+        "agreement": {},
+        "mrr": {},
+    }
 
     def mrr(mode, c):
         res = idx.search(queries, k=10, mode=mode, n_candidates=c, threads=threads)
@@ -223,35 +254,50 @@ def bench_real(n_docs: int, args, workdir: str) -> dict:
     plan = [("maxsim", None), ("muvera", None)] + [("rerank", c) for c in REAL_CANDIDATES]
     for mode, c in plan:
         name = mode if c is None else f"rerank@{c}"
-        out["search"][name] = latency(lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100,
-                                                           threads=threads), len(query_texts))
+        out["search"][name] = latency(
+            lambda i: idx.search(queries[i], k=10, mode=mode, n_candidates=c or 100, threads=threads), len(query_texts)
+        )
         if mode != "maxsim":
             out["agreement"][name] = agreement(idx, queries, truth, mode, c or 100, threads)
         out["mrr"][name] = mrr(mode, c or 100)
     if not args.no_graph:
-        g = Index.create(os.path.join(workdir, "ix-real-hnsw"), dim=enc.dim, token_dtype="float16", fde_dtype="float16",
-                         backend="hnsw", overwrite=True)
+        g = Index.create(
+            os.path.join(workdir, "ix-real-hnsw"),
+            dim=enc.dim,
+            token_dtype="float16",
+            fde_dtype="float16",
+            backend="hnsw",
+            overwrite=True,
+        )
         g.add(token_vectors=doc_vectors, ids=list(range(len(docs))), threads=threads)
         for c in (100, 300, 1000):
             name = f"hnsw/rerank@{c}"
-            out["search"][name] = latency(lambda i: g.search(queries[i], k=10, mode="rerank", n_candidates=c,
-                                                             threads=threads), len(query_texts))
+            out["search"][name] = latency(
+                lambda i: g.search(queries[i], k=10, mode="rerank", n_candidates=c, threads=threads), len(query_texts)
+            )
             out["agreement"][name] = agreement(g, queries, truth, "rerank", c, threads)
             res = g.search(queries, k=10, mode="rerank", n_candidates=c, threads=threads)
-            out["mrr"][name] = float(np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0
-                                              for r, rel in zip(res, relevant)]))
+            out["mrr"][name] = float(
+                np.mean([1.0 / (r.ids.index(rel) + 1) if rel in r.ids else 0.0 for r, rel in zip(res, relevant)])
+            )
     for c in REAL_CANDIDATES:
         if out["agreement"][f"rerank@{c}"] >= 0.95:
-            out["recommended"] = {"candidates": c, "agreement": out["agreement"][f"rerank@{c}"],
-                                  **out["search"][f"rerank@{c}"]}
+            out["recommended"] = {
+                "candidates": c,
+                "agreement": out["agreement"][f"rerank@{c}"],
+                **out["search"][f"rerank@{c}"],
+            }
             break
     return out
 
 
 def report_header(results: dict) -> None:
     bw = results["memory_gbps"]
-    print(f"# Index benchmark — {results['threads']} threads, memory bandwidth: read {bw['read']:.1f} GB/s, "
-          f"copy {bw['copy']:.1f} GB/s (read + written, 1 GiB); machine: {results['machine']}", flush=True)
+    print(
+        f"# Index benchmark — {results['threads']} threads, memory bandwidth: read {bw['read']:.1f} GB/s, "
+        f"copy {bw['copy']:.1f} GB/s (read + written, 1 GiB); machine: {results['machine']}",
+        flush=True,
+    )
 
 
 def report(results: dict) -> None:
@@ -262,35 +308,78 @@ def report(results: dict) -> None:
         r["printed"] = True
         n = r["documents"]
         print(f"\n## {n:,} documents (random standard corpus), {r['threads']} threads")
-        print(f"open: {r['open_ms']:.1f} ms; FDE scan: {r['fde_scan']['gb_per_s']:.1f} GB/s = "
-              f"{100 * r['fde_scan']['share_of_memory_bandwidth']:.0f}% of the read bandwidth "
-              f"({r['fde_scan']['bytes'] / 1e6:.0f} MB float16 FDEs, p50 {r['fde_scan']['p50_ms']:.1f} ms)")
+        print(
+            f"open: {r['open_ms']:.1f} ms; FDE scan: {r['fde_scan']['gb_per_s']:.1f} GB/s = "
+            f"{100 * r['fde_scan']['share_of_memory_bandwidth']:.0f}% of the read bandwidth "
+            f"({r['fde_scan']['bytes'] / 1e6:.0f} MB float16 FDEs, p50 {r['fde_scan']['p50_ms']:.1f} ms)"
+        )
         if "hnsw_recall_of_exact_fde_top100" in r:
             print(f"hnsw: recall of the exact FDE top 100 = {r['hnsw_recall_of_exact_fde_top100']:.3f}")
-        common.print_table(["storage", "build docs/s", "disk bytes/doc", "token bytes/doc", "FDE bytes/doc"],
-                           [[s, f"{v['build_docs_per_s']:,.0f}", f"{v['disk_bytes_per_doc']:,.0f}",
-                             f"{v.get('token_bytes_per_doc', float('nan')):,.0f}", f"{v.get('fde_bytes_per_doc', float('nan')):,.0f}"]
-                            for s, v in r["storage"].items()])
+        common.print_table(
+            ["storage", "build docs/s", "disk bytes/doc", "token bytes/doc", "FDE bytes/doc"],
+            [
+                [
+                    s,
+                    f"{v['build_docs_per_s']:,.0f}",
+                    f"{v['disk_bytes_per_doc']:,.0f}",
+                    f"{v.get('token_bytes_per_doc', float('nan')):,.0f}",
+                    f"{v.get('fde_bytes_per_doc', float('nan')):,.0f}",
+                ]
+                for s, v in r["storage"].items()
+            ],
+        )
         if "graph_precision" in r:
             print()
-            common.print_table(["hnsw vectors", "build docs/s", "search p50 ms", "search p99 ms", "recall of exact FDE top 100"],
-                               [[k, f"{v['build_docs_per_s']:,.0f}", f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}",
-                                 f"{v['recall_of_exact_fde_top100']:.3f}"] for k, v in r["graph_precision"].items()])
+            common.print_table(
+                ["hnsw vectors", "build docs/s", "search p50 ms", "search p99 ms", "recall of exact FDE top 100"],
+                [
+                    [
+                        k,
+                        f"{v['build_docs_per_s']:,.0f}",
+                        f"{v['p50_ms']:.2f}",
+                        f"{v['p99_ms']:.2f}",
+                        f"{v['recall_of_exact_fde_top100']:.3f}",
+                    ]
+                    for k, v in r["graph_precision"].items()
+                ],
+            )
         print()
-        common.print_table(["backend/mode", "p50 ms", "p99 ms", "top-10 agreement with exact MaxSim"],
-                           [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}",
-                             f"{r['agreement'][k]:.3f}" if k in r["agreement"] else "1 (exact)"]
-                            for k, v in r["search"].items()])
+        common.print_table(
+            ["backend/mode", "p50 ms", "p99 ms", "top-10 agreement with exact MaxSim"],
+            [
+                [
+                    k,
+                    f"{v['p50_ms']:.2f}",
+                    f"{v['p99_ms']:.2f}",
+                    f"{r['agreement'][k]:.3f}" if k in r["agreement"] else "1 (exact)",
+                ]
+                for k, v in r["search"].items()
+            ],
+        )
     if "real" in results and not results["real"].get("printed"):
         real = results["real"]
         real["printed"] = True
-        print(f"\n## real encoder outputs: {real['documents']:,} standard-library passages, {real['queries']} "
-              f"first-line queries ({real['encoder']}), {results['threads']} threads")
-        print(f"encoding: {real['encode_docs_per_s']:,.0f} docs/s, one query p50 {real['query_encoding_ms']:.2f} ms "
-              f"(not in the latencies below); index build {real['index_docs_per_s']:,.0f} docs/s")
-        common.print_table(["mode", "p50 ms", "p99 ms", "top-10 agreement with exact MaxSim", "known-item MRR@10"],
-                           [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}", f"{real['agreement'].get(k, 1.0):.3f}",
-                             f"{real['mrr'][k]:.3f}"] for k, v in real["search"].items()])
+        print(
+            f"\n## real encoder outputs: {real['documents']:,} standard-library passages, {real['queries']} "
+            f"first-line queries ({real['encoder']}), {results['threads']} threads"
+        )
+        print(
+            f"encoding: {real['encode_docs_per_s']:,.0f} docs/s, one query p50 {real['query_encoding_ms']:.2f} ms "
+            f"(not in the latencies below); index build {real['index_docs_per_s']:,.0f} docs/s"
+        )
+        common.print_table(
+            ["mode", "p50 ms", "p99 ms", "top-10 agreement with exact MaxSim", "known-item MRR@10"],
+            [
+                [
+                    k,
+                    f"{v['p50_ms']:.2f}",
+                    f"{v['p99_ms']:.2f}",
+                    f"{real['agreement'].get(k, 1.0):.3f}",
+                    f"{real['mrr'][k]:.3f}",
+                ]
+                for k, v in real["search"].items()
+            ],
+        )
         rec = real.get("recommended")
         print(f"recommended candidates: {rec}" if rec else "no candidate count reached 0.95 agreement")
     sys.stdout.flush()
@@ -300,7 +389,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    p.add_argument("--real", type=int, default=0, help="documents of the real-text corpus (0: skip; 10000 as in the spec)")
+    p.add_argument(
+        "--real", type=int, default=0, help="documents of the real-text corpus (0: skip; 10000 as in the spec)"
+    )
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--storage-sweep-max", type=int, default=10_000, help="largest size that builds every storage type")
@@ -314,8 +405,12 @@ def main(argv=None) -> None:
     mn.set_num_threads(a.threads)
     workdir = a.workdir or tempfile.mkdtemp(prefix="muvera-bench-")
     try:
-        results = {"machine": common.machine(), "threads": a.threads,
-                   "memory_gbps": common.memory_bandwidth(a.threads, 3), "sizes": []}
+        results = {
+            "machine": common.machine(),
+            "threads": a.threads,
+            "memory_gbps": common.memory_bandwidth(a.threads, 3),
+            "sizes": [],
+        }
         report_header(results)
 
         def step(key, value):

@@ -18,14 +18,18 @@ import sys
 import timeit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 DIM, QROWS = 128, 32
 STORAGE = ["float32", "float16", "bfloat16", "int8"]
 # Documented bounds on |stored score - exact score| per query row for unit-norm rows
 # (README, "Storage types and their error bounds"), used to check outputs before timing.
-PER_ROW_BOUND = {"float32": 1e-4, "float16": 2**-11 + 1e-4, "bfloat16": 2**-7 + 1e-4,
-                 "int8": 2 * DIM**0.5 / 254 + DIM / (4 * 127**2) + 1e-4}
+PER_ROW_BOUND = {
+    "float32": 1e-4,
+    "float16": 2**-11 + 1e-4,
+    "bfloat16": 2**-7 + 1e-4,
+    "int8": 2 * DIM**0.5 / 254 + DIM / (4 * 127**2) + 1e-4,
+}
 
 
 def standard_corpus(n_docs: int, seed: int = 0):
@@ -50,16 +54,23 @@ def worker(a) -> dict:
 
     threads, reps = a.threads, a.repeats
     tokens, offsets, queries = standard_corpus(a.docs)
-    docs = [tokens[offsets[i]:offsets[i + 1]] for i in range(a.docs)]
+    docs = [tokens[offsets[i] : offsets[i + 1]] for i in range(a.docs)]
     n2 = min(a.docs, 1000)
-    out = {"threads": threads, "docs": a.docs, "mean_rows": float(np.diff(offsets).mean()),
-           "ceiling_gflops": common.matmul_gflops(threads, reps), "machine": common.machine(), "rows": []}
+    out = {
+        "threads": threads,
+        "docs": a.docs,
+        "mean_rows": float(np.diff(offsets).mean()),
+        "ceiling_gflops": common.matmul_gflops(threads, reps),
+        "machine": common.machine(),
+        "rows": [],
+    }
     flops_per_pair = 2 * QROWS * DIM * out["mean_rows"]
     q1 = queries[0]
 
     def reference(qs, n):
-        return np.array([[(q.astype(np.float64) @ docs[j].astype(np.float64).T).max(1).sum() for j in range(n)]
-                         for q in qs])
+        return np.array(
+            [[(q.astype(np.float64) @ docs[j].astype(np.float64).T).max(1).sum() for j in range(n)] for q in qs]
+        )
 
     check_n = min(200, n2)
     ref1 = reference([q1], check_n)[0]
@@ -75,26 +86,55 @@ def worker(a) -> dict:
             if not err <= bound:
                 raise SystemExit(f"{impl} {workload}: max error {err:.3g} exceeds {bound:.3g}")
         t = common.measure(fn, reps)
-        out["rows"].append({"impl": impl, "workload": workload, "pairs": pairs, **t,
-                            "rate": pairs / t["median"], "rate_min": pairs / t["max"], "rate_max": pairs / t["min"]})
+        out["rows"].append(
+            {
+                "impl": impl,
+                "workload": workload,
+                "pairs": pairs,
+                **t,
+                "rate": pairs / t["median"],
+                "rate_min": pairs / t["max"],
+                "rate_max": pairs / t["min"],
+            }
+        )
 
     # --- muvera-nano, each storage type ---
     base = mn.Ragged(tokens, offsets)
     for storage in STORAGE:
         store = base.astype(storage)
-        store2 = mn.Ragged(store.tokens[: offsets[n2]], offsets[: n2 + 1], None if store.scales is None else store.scales[: offsets[n2]], dtype=storage)
-        record(f"muvera-nano {storage}", "1x10k", a.docs, lambda: mn.maxsim(q1, store, threads=threads), storage,
-               check=lambda: mn.maxsim(q1, store, threads=threads))
-        record(f"muvera-nano {storage}", "16x1k", 16 * n2, lambda: mn.maxsim(queries, store2, threads=threads), storage,
-               check=lambda: mn.maxsim(queries, store2, threads=threads))
+        store2 = mn.Ragged(
+            store.tokens[: offsets[n2]],
+            offsets[: n2 + 1],
+            None if store.scales is None else store.scales[: offsets[n2]],
+            dtype=storage,
+        )
+        record(
+            f"muvera-nano {storage}",
+            "1x10k",
+            a.docs,
+            lambda: mn.maxsim(q1, store, threads=threads),
+            storage,
+            check=lambda: mn.maxsim(q1, store, threads=threads),
+        )
+        record(
+            f"muvera-nano {storage}",
+            "16x1k",
+            16 * n2,
+            lambda: mn.maxsim(queries, store2, threads=threads),
+            storage,
+            check=lambda: mn.maxsim(queries, store2, threads=threads),
+        )
 
     # --- numpy: a loop of matmul + max per document, and a padded batch ---
     with threadpool_limits(threads):
+
         def np_loop(qs, n):
             flat = qs.reshape(-1, DIM)
             return np.array([(flat @ docs[j].T).reshape(len(qs), QROWS, -1).max(2).sum(1) for j in range(n)]).T
 
-        record("numpy loop", "1x10k", a.docs, lambda: np_loop(q1[None], a.docs), check=lambda: np_loop(q1[None], a.docs)[0])
+        record(
+            "numpy loop", "1x10k", a.docs, lambda: np_loop(q1[None], a.docs), check=lambda: np_loop(q1[None], a.docs)[0]
+        )
         record("numpy loop", "16x1k", 16 * n2, lambda: np_loop(queries, n2), check=lambda: np_loop(queries, n2))
 
         maxlen = int(np.diff(offsets).max())
@@ -113,14 +153,21 @@ def worker(a) -> dict:
         def np_padded(qs, n, chunk=250):
             res = []
             for s in range(0, n, chunk):
-                sim = np.einsum("qrd,ntd->qnrt", qs, pad[s:s + n if n < chunk else s + chunk], optimize=True)
-                sim = np.where(mask[None, s:s + sim.shape[1], None, :], sim, -np.inf)
+                sim = np.einsum("qrd,ntd->qnrt", qs, pad[s : s + n if n < chunk else s + chunk], optimize=True)
+                sim = np.where(mask[None, s : s + sim.shape[1], None, :], sim, -np.inf)
                 res.append(sim.max(3).sum(2))
             return np.concatenate(res, axis=1)
 
-        record("numpy padded batch", "1x10k", a.docs, lambda: np_padded(q1[None], a.docs),
-               check=lambda: np_padded(q1[None], a.docs)[0])
-        record("numpy padded batch", "16x1k", 16 * n2, lambda: np_padded(queries, n2), check=lambda: np_padded(queries, n2))
+        record(
+            "numpy padded batch",
+            "1x10k",
+            a.docs,
+            lambda: np_padded(q1[None], a.docs),
+            check=lambda: np_padded(q1[None], a.docs)[0],
+        )
+        record(
+            "numpy padded batch", "16x1k", 16 * n2, lambda: np_padded(queries, n2), check=lambda: np_padded(queries, n2)
+        )
 
     # --- maxsim-cpu (variable-length API; OpenMP threads from OMP_NUM_THREADS) ---
     try:
@@ -129,10 +176,20 @@ def worker(a) -> dict:
         out["missing"] = out.get("missing", []) + ["maxsim-cpu"]
     else:
         docs2 = docs[:n2]
-        record("maxsim-cpu", "1x10k", a.docs, lambda: maxsim_cpu.maxsim_scores_variable(q1, docs),
-               check=lambda: maxsim_cpu.maxsim_scores_variable(q1, docs))
-        record("maxsim-cpu", "16x1k", 16 * n2, lambda: [maxsim_cpu.maxsim_scores_variable(q, docs2) for q in queries],
-               check=lambda: [maxsim_cpu.maxsim_scores_variable(q, docs2) for q in queries])
+        record(
+            "maxsim-cpu",
+            "1x10k",
+            a.docs,
+            lambda: maxsim_cpu.maxsim_scores_variable(q1, docs),
+            check=lambda: maxsim_cpu.maxsim_scores_variable(q1, docs),
+        )
+        record(
+            "maxsim-cpu",
+            "16x1k",
+            16 * n2,
+            lambda: [maxsim_cpu.maxsim_scores_variable(q, docs2) for q in queries],
+            check=lambda: [maxsim_cpu.maxsim_scores_variable(q, docs2) for q in queries],
+        )
 
     # --- torch einsum as PyLate's colbert_scores (zero-padded documents) ---
     try:
@@ -148,12 +205,22 @@ def worker(a) -> dict:
 
         def torch_scores(tq, n, chunk=1000):
             with torch.inference_mode():
-                return torch.cat([colbert_scores(tq, tpad[s:min(n, s + chunk)]) for s in range(0, n, chunk)], dim=1)
+                return torch.cat([colbert_scores(tq, tpad[s : min(n, s + chunk)]) for s in range(0, n, chunk)], dim=1)
 
-        record("torch einsum (PyLate colbert_scores)", "1x10k", a.docs, lambda: torch_scores(tq1, a.docs),
-               check=lambda: torch_scores(tq1, a.docs)[0].numpy())
-        record("torch einsum (PyLate colbert_scores)", "16x1k", 16 * n2, lambda: torch_scores(tqs, n2),
-               check=lambda: torch_scores(tqs, n2).numpy())
+        record(
+            "torch einsum (PyLate colbert_scores)",
+            "1x10k",
+            a.docs,
+            lambda: torch_scores(tq1, a.docs),
+            check=lambda: torch_scores(tq1, a.docs)[0].numpy(),
+        )
+        record(
+            "torch einsum (PyLate colbert_scores)",
+            "16x1k",
+            16 * n2,
+            lambda: torch_scores(tqs, n2),
+            check=lambda: torch_scores(tqs, n2).numpy(),
+        )
 
     # --- rerank: 16 queries x 100 candidates each, top 10 ---
     rng = np.random.default_rng(1)
@@ -161,23 +228,47 @@ def worker(a) -> dict:
     for storage in ("float32", "int8"):
         store = base.astype(storage)
         t = common.measure(lambda: mn.rerank(queries, store, candidates=cand, k=10, threads=threads), reps)
-        out["rows"].append({"impl": f"muvera-nano {storage}", "workload": "rerank 16x100", "pairs": 1600, **t,
-                            "rate": 16 / t["median"], "rate_min": 16 / t["max"], "rate_max": 16 / t["min"]})
-        lat = timeit.repeat(lambda: mn.rerank(q1, store, candidates=cand[0], k=10, threads=threads), number=20, repeat=reps)
+        out["rows"].append(
+            {
+                "impl": f"muvera-nano {storage}",
+                "workload": "rerank 16x100",
+                "pairs": 1600,
+                **t,
+                "rate": 16 / t["median"],
+                "rate_min": 16 / t["max"],
+                "rate_max": 16 / t["min"],
+            }
+        )
+        lat = timeit.repeat(
+            lambda: mn.rerank(q1, store, candidates=cand[0], k=10, threads=threads), number=20, repeat=reps
+        )
         out.setdefault("rerank_single_us", {})[storage] = sorted(x / 20 * 1e6 for x in lat)[len(lat) // 2]
     with threadpool_limits(threads):
+
         def np_rerank():
             for i in range(16):
                 s = np.array([(queries[i] @ docs[j].T).max(1).sum() for j in cand[i]])
                 np.argsort(-s)[:10]
+
         t = common.measure(np_rerank, reps)
-        out["rows"].append({"impl": "numpy loop", "workload": "rerank 16x100", "pairs": 1600, **t,
-                            "rate": 16 / t["median"], "rate_min": 16 / t["max"], "rate_max": 16 / t["min"]})
+        out["rows"].append(
+            {
+                "impl": "numpy loop",
+                "workload": "rerank 16x100",
+                "pairs": 1600,
+                **t,
+                "rate": 16 / t["median"],
+                "rate_min": 16 / t["max"],
+                "rate_max": 16 / t["min"],
+            }
+        )
 
     # --- fixed cost of a call: one query against one 10-row document ---
     tiny = mn.Ragged.from_list([tokens[:10]])
-    for name, fn in (("maxsim", lambda: mn.maxsim(q1, tiny, threads=threads)),
-                     ("rerank", lambda: mn.rerank(q1, tiny, k=1, threads=threads))):
+    for name, fn in (
+        ("maxsim", lambda: mn.maxsim(q1, tiny, threads=threads)),
+        ("rerank", lambda: mn.rerank(q1, tiny, k=1, threads=threads)),
+    ):
         ts = timeit.repeat(fn, number=2000, repeat=max(reps, 5))
         out.setdefault("tiny_call_us", {})[name] = sorted(x / 2000 * 1e6 for x in ts)[len(ts) // 2]
     out["flops_per_pair"] = flops_per_pair
@@ -186,11 +277,15 @@ def worker(a) -> dict:
 
 def report(results: list[dict]) -> None:
     r0 = results[0]
-    print(f"# MaxSim benchmark — {r0['docs']:,} documents (mean {r0['mean_rows']:.0f} rows), dim {DIM}, "
-          f"queries {QROWS}x{DIM}; machine: {r0['machine']}")
+    print(
+        f"# MaxSim benchmark — {r0['docs']:,} documents (mean {r0['mean_rows']:.0f} rows), dim {DIM}, "
+        f"queries {QROWS}x{DIM}; machine: {r0['machine']}"
+    )
     for r in results:
-        print(f"float32 matmul ceiling (numpy 2048^3), {r['threads']} thread(s): {r['ceiling_gflops']:.1f} GFLOP/s "
-              f"= {r['ceiling_gflops'] * 1e9 / r['flops_per_pair']:,.0f} docs/s")
+        print(
+            f"float32 matmul ceiling (numpy 2048^3), {r['threads']} thread(s): {r['ceiling_gflops']:.1f} GFLOP/s "
+            f"= {r['ceiling_gflops'] * 1e9 / r['flops_per_pair']:,.0f} docs/s"
+        )
         if r.get("missing"):
             print(f"  not installed, skipped: {', '.join(r['missing'])}")
     for workload, unit in (("1x10k", "docs/s"), ("16x1k", "query-doc pairs/s"), ("rerank 16x100", "queries/s")):
@@ -198,7 +293,11 @@ def report(results: list[dict]) -> None:
         headers = ["implementation"]
         for r in results:
             t = r["threads"]
-            headers += [f"{t} thread(s)"] + ([f"% ceiling ({t}t)", f"x maxsim-cpu ({t}t)"] if workload != "rerank 16x100" else [f"x numpy loop ({t}t)"])
+            headers += [f"{t} thread(s)"] + (
+                [f"% ceiling ({t}t)", f"x maxsim-cpu ({t}t)"]
+                if workload != "rerank 16x100"
+                else [f"x numpy loop ({t}t)"]
+            )
         impls = [row["impl"] for row in results[0]["rows"] if row["workload"] == workload]
         rows = []
         for impl in impls:
@@ -206,7 +305,9 @@ def report(results: list[dict]) -> None:
             for r in results:
                 by = {x["impl"]: x for x in r["rows"] if x["workload"] == workload}
                 x = by[impl]
-                line.append(f"{common.fmt_rate(x['rate'])} ({common.fmt_rate(x['rate_min'])}-{common.fmt_rate(x['rate_max'])})")
+                line.append(
+                    f"{common.fmt_rate(x['rate'])} ({common.fmt_rate(x['rate_min'])}-{common.fmt_rate(x['rate_max'])})"
+                )
                 if workload != "rerank 16x100":
                     line.append(f"{100 * x['rate'] * r['flops_per_pair'] / (r['ceiling_gflops'] * 1e9):.0f}%")
                     peer = by.get("maxsim-cpu")
@@ -216,11 +317,15 @@ def report(results: list[dict]) -> None:
             rows.append(line)
         common.print_table(headers, rows)
     print("\n## fixed cost of one call (one 32x128 query, one 10-row document), median µs")
-    common.print_table(["call"] + [f"{r['threads']} thread(s)" for r in results],
-                       [[name] + [f"{r['tiny_call_us'][name]:.2f}" for r in results] for name in ("maxsim", "rerank")])
+    common.print_table(
+        ["call"] + [f"{r['threads']} thread(s)" for r in results],
+        [[name] + [f"{r['tiny_call_us'][name]:.2f}" for r in results] for name in ("maxsim", "rerank")],
+    )
     print("\n## single-query rerank latency (100 candidates, top 10), median µs")
-    common.print_table(["storage"] + [f"{r['threads']} thread(s)" for r in results],
-                       [[s] + [f"{r['rerank_single_us'][s]:.1f}" for r in results] for s in ("float32", "int8")])
+    common.print_table(
+        ["storage"] + [f"{r['threads']} thread(s)" for r in results],
+        [[s] + [f"{r['rerank_single_us'][s]:.1f}" for r in results] for s in ("float32", "int8")],
+    )
 
 
 def main(argv=None) -> None:
@@ -238,7 +343,9 @@ def main(argv=None) -> None:
         (a.threads,) = a.threads
         print(json.dumps(worker(a)))
         return
-    results = common.run_workers(os.path.abspath(__file__), a.threads, ["--docs", str(a.docs), "--repeats", str(a.repeats)])
+    results = common.run_workers(
+        os.path.abspath(__file__), a.threads, ["--docs", str(a.docs), "--repeats", str(a.repeats)]
+    )
     report(results)
     if a.json:
         with open(a.json, "w") as f:

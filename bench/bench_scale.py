@@ -28,15 +28,19 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import clustered  # noqa: E402
-import common  # noqa: E402
+import clustered
+import common
 
-import muvera_nano as mn  # noqa: E402
-from muvera_nano.index import Index, PQTokenKind  # noqa: E402
+import muvera_nano as mn
+from muvera_nano.index import Index, PQTokenKind
 
 # Storage settings: (token storage, FDE storage).
-SETTINGS = {"compressed": ("pq", "pq"), "float16": ("float16", "float16"), "pq-tokens": ("pq", "float16"),
-            "compressed-64": (PQTokenKind(subspaces=64), "pq")}  # 64 B per token: more agreement, more bytes
+SETTINGS = {
+    "compressed": ("pq", "pq"),
+    "float16": ("float16", "float16"),
+    "pq-tokens": ("pq", "float16"),
+    "compressed-64": (PQTokenKind(subspaces=64), "pq"),
+}  # 64 B per token: more agreement, more bytes
 CANDIDATES = (100, 300, 1000)
 
 
@@ -75,9 +79,16 @@ def build(folder: Path, corpus: clustered.Corpus, n_docs: int, setting: str, thr
     index.wait_for_merges()
     seconds = time.perf_counter() - t - generating[0]
     info = index.info()
-    return {"seconds": seconds, "generating_s": generating[0], "docs_per_s": n_docs / seconds, "peak_mb": peak_memory_mb(),
-            "bytes": sum(info["bytes"].values()), "segments": info["segments"], "documents": info["documents"],
-            "tokens": info["tokens"]}
+    return {
+        "seconds": seconds,
+        "generating_s": generating[0],
+        "docs_per_s": n_docs / seconds,
+        "peak_mb": peak_memory_mb(),
+        "bytes": sum(info["bytes"].values()),
+        "segments": info["segments"],
+        "documents": info["documents"],
+        "tokens": info["tokens"],
+    }
 
 
 def generation_rate(corpus: clustered.Corpus, n_docs: int) -> float:
@@ -128,25 +139,43 @@ def latency(index: Index, queries: list[np.ndarray], threads: int, **kw) -> dict
 
 def open_time(folder: Path, repeats: int = 5) -> float:
     """Median seconds of Index.open in a fresh process (nothing of the index cached in Python)."""
-    code = ("import sys, time; from muvera_nano.index import Index; t = time.perf_counter(); "
-            "Index.open(sys.argv[1]); print(time.perf_counter() - t)")
-    times = [float(subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
-                                  check=True).stdout) for _ in range(repeats)]
+    code = (
+        "import sys, time; from muvera_nano.index import Index; t = time.perf_counter(); "
+        "Index.open(sys.argv[1]); print(time.perf_counter() - t)"
+    )
+    times = [
+        float(
+            subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(repeats)
+    ]
     return statistics.median(times)
 
 
-def search_rows(index: Index, queries: list[np.ndarray], truth: np.ndarray, threads_list: list[int],
-                candidates: tuple[int, ...]) -> list[dict]:
+def search_rows(
+    index: Index, queries: list[np.ndarray], truth: np.ndarray, threads_list: list[int], candidates: tuple[int, ...]
+) -> list[dict]:
     rows = []
     for threads in threads_list:
         for mode, cands in [("muvera", (None,)), ("rerank", candidates)]:
             for c in cands:
                 kw = {"mode": mode, "k": 10} | ({} if c is None else {"n_candidates": c})
                 r = latency(index, queries, threads, **kw)
-                rows.append({"threads": threads, "mode": mode, "candidates": c, "p50_ms": r["p50"], "p99_ms": r["p99"],
-                             "agreement": agreement(r["found"], truth)})
-                print(f"  {threads} thread(s) {mode:6s} {'' if c is None else c:>5} p50 {r['p50']:8.2f} ms  "
-                      f"p99 {r['p99']:8.2f} ms  agreement {rows[-1]['agreement']:.3f}", flush=True)
+                rows.append(
+                    {
+                        "threads": threads,
+                        "mode": mode,
+                        "candidates": c,
+                        "p50_ms": r["p50"],
+                        "p99_ms": r["p99"],
+                        "agreement": agreement(r["found"], truth),
+                    }
+                )
+                print(
+                    f"  {threads} thread(s) {mode:6s} {'' if c is None else c:>5} p50 {r['p50']:8.2f} ms  "
+                    f"p99 {r['p99']:8.2f} ms  agreement {rows[-1]['agreement']:.3f}",
+                    flush=True,
+                )
     return rows
 
 
@@ -166,18 +195,35 @@ def real_rows(folder: Path, n_docs: int, n_queries: int, settings: list[str], th
     truth, _ = mn.rerank(queries, docs, k=10)
     out = []
     for setting in settings:
-        index = Index.create(folder / f"real-{setting}", dim=docs.dim, token_dtype=SETTINGS[setting][0],
-                             fde_dtype=SETTINGS[setting][1], overwrite=True)
+        index = Index.create(
+            folder / f"real-{setting}",
+            dim=docs.dim,
+            token_dtype=SETTINGS[setting][0],
+            fde_dtype=SETTINGS[setting][1],
+            overwrite=True,
+        )
         index.add(token_vectors=docs, ids=list(range(len(docs))))
         index.wait_for_merges()
         for mode, c in [("maxsim", None), ("rerank", 100), ("rerank", 1000)]:
             kw = {"mode": mode, "k": 10} | ({} if c is None else {"n_candidates": c})
             found = [index.search(queries[i], **kw).ids for i in range(len(queries))]
             ndcg = float(np.mean([1 / np.log2(f.index(t) + 2) if t in f else 0.0 for f, t in zip(found, known)]))
-            out.append({"setting": setting, "mode": mode, "candidates": c, "ndcg10": ndcg,
-                        "agreement": agreement(found, truth), "documents": len(docs), "queries": len(queries)})
-            print(f"  real {setting:10s} {mode:6s} {'' if c is None else c:>5} nDCG@10 {ndcg:.4f}  "
-                  f"agreement {out[-1]['agreement']:.3f}", flush=True)
+            out.append(
+                {
+                    "setting": setting,
+                    "mode": mode,
+                    "candidates": c,
+                    "ndcg10": ndcg,
+                    "agreement": agreement(found, truth),
+                    "documents": len(docs),
+                    "queries": len(queries),
+                }
+            )
+            print(
+                f"  real {setting:10s} {mode:6s} {'' if c is None else c:>5} nDCG@10 {ndcg:.4f}  "
+                f"agreement {out[-1]['agreement']:.3f}",
+                flush=True,
+            )
     return out
 
 
@@ -208,30 +254,52 @@ def main(argv=None) -> None:
 
     args.folder.mkdir(parents=True, exist_ok=True)
     machine = common.machine()
-    print(f"# scale benchmark: {args.docs:,} documents, {args.queries} queries; CPU {machine.get('cpu')} "
-          f"({machine.get('isa')}), {machine['cpus']} cores, load average {machine.get('load_average')}")
+    print(
+        f"# scale benchmark: {args.docs:,} documents, {args.queries} queries; CPU {machine.get('cpu')} "
+        f"({machine.get('isa')}), {machine['cpus']} cores, load average {machine.get('load_average')}"
+    )
     bw = common.memory_bandwidth(2, 3)
     print(f"# memory bandwidth (same run): read {bw['read']:.1f} GB/s, copy {bw['copy']:.1f} GB/s (2 threads)")
     print(f"# generator: {generation_rate(corpus, args.docs):,.0f} documents/s (not in the build rates)", flush=True)
     qs, known = corpus.queries(args.docs, args.queries)
     truth = ground_truth(args.folder, corpus, args.docs, mn.Ragged.from_list(qs))
-    print(f"# ground truth cached; the known document is exact MaxSim's first for "
-          f"{np.mean(truth[:, 0] == known):.2f} of the queries", flush=True)
+    print(
+        f"# ground truth cached; the known document is exact MaxSim's first for "
+        f"{np.mean(truth[:, 0] == known):.2f} of the queries",
+        flush=True,
+    )
     results = {"machine": machine, "bandwidth": bw, "docs": args.docs, "settings": {}}
     for setting in args.settings:
         folder = args.folder / f"index-{setting}-{args.docs}"
-        print(f"## {setting} (tokens {_named(SETTINGS[setting][0])}, FDE rows {_named(SETTINGS[setting][1])})", flush=True)
-        cmd = [sys.executable, __file__, "--worker", "build", "--setting", setting, "--folder", str(folder),
-               "--docs", str(args.docs), "--threads", str(max(args.threads))] + (["--quick"] if args.quick else [])
+        print(
+            f"## {setting} (tokens {_named(SETTINGS[setting][0])}, FDE rows {_named(SETTINGS[setting][1])})", flush=True
+        )
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            "build",
+            "--setting",
+            setting,
+            "--folder",
+            str(folder),
+            "--docs",
+            str(args.docs),
+            "--threads",
+            str(max(args.threads)),
+        ] + (["--quick"] if args.quick else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, env=common.worker_env(max(args.threads)))
         if proc.returncode:
             sys.stderr.write(proc.stdout + proc.stderr)
             raise SystemExit(f"building the {setting} index failed")
         b = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"  build at {max(args.threads)} threads: {b['docs_per_s']:,.0f} documents/s (generating the corpus: "
-              f"{b['generating_s']:.0f} s more), peak memory "
-              f"{b['peak_mb']:,.0f} MB, {b['bytes'] / b['documents']:,.0f} bytes per document on disk "
-              f"({b['tokens'] / b['documents']:.0f} tokens per document), {b['segments']} segments", flush=True)
+        print(
+            f"  build at {max(args.threads)} threads: {b['docs_per_s']:,.0f} documents/s (generating the corpus: "
+            f"{b['generating_s']:.0f} s more), peak memory "
+            f"{b['peak_mb']:,.0f} MB, {b['bytes'] / b['documents']:,.0f} bytes per document on disk "
+            f"({b['tokens'] / b['documents']:.0f} tokens per document), {b['segments']} segments",
+            flush=True,
+        )
         opened = open_time(folder)
         print(f"  Index.open: {opened * 1000:.1f} ms (median of 5 fresh processes)", flush=True)
         index = Index.open(folder)

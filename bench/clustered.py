@@ -40,8 +40,9 @@ class Corpus:
     def __post_init__(self):
         rng = np.random.default_rng([self.seed, 0])
         centres = _unit(rng.standard_normal((self.topics, self.dim)))
-        words = centres[:, None, :] + self.topic_spread * _unit(rng.standard_normal((self.topics, self.words_per_topic,
-                                                                                      self.dim)))
+        words = centres[:, None, :] + self.topic_spread * _unit(
+            rng.standard_normal((self.topics, self.words_per_topic, self.dim))
+        )
         object.__setattr__(self, "_words", _unit(words))
         object.__setattr__(self, "_common", _unit(rng.standard_normal((self.common_words, self.dim))))
         object.__setattr__(self, "_word_p", _zipf(self.words_per_topic))
@@ -58,7 +59,7 @@ class Corpus:
             raise ValueError(f"documents {start}..{stop} span two chunks of {self.chunk}")
         tokens, offsets = self._chunk(index)
         hi = lo + (stop - start)
-        return tokens[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+        return tokens[offsets[lo] : offsets[hi]], offsets[lo : hi + 1] - offsets[lo]
 
     @functools.lru_cache(maxsize=1)  # noqa: B019 - the corpus lives as long as the process
     def _chunk(self, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +82,9 @@ class Corpus:
         base += (self.noise * np.sqrt(12.0 / self.dim)) * noise
         return _unit(base), offsets
 
-    def queries(self, n_docs: int, count: int, rows: int = 32, noise: float = 0.7,
-                seed: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+    def queries(
+        self, n_docs: int, count: int, rows: int = 32, noise: float = 0.7, seed: int = 1
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """(queries, their known documents): `count` documents of the first n_docs chosen at random,
         each giving a query of `rows` of its tokens with extra noise."""
         rng = np.random.default_rng([self.seed, 2, seed])
@@ -90,7 +92,7 @@ class Corpus:
         out = []
         for d in known.tolist():  # sorted: each chunk is generated once
             tokens, offsets = self._chunk(d // self.chunk)
-            doc = tokens[offsets[d % self.chunk]:offsets[d % self.chunk + 1]]
+            doc = tokens[offsets[d % self.chunk] : offsets[d % self.chunk + 1]]
             q = doc[rng.integers(0, len(doc), rows)]
             q = q + (noise / np.sqrt(self.dim)) * rng.standard_normal(q.shape, dtype=np.float32)
             out.append(_unit(q))

@@ -8,12 +8,18 @@ import os
 import statistics
 import subprocess
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from muvera_nano.microbench import timings  # noqa: F401  (the one timing loop; bench scripts use common.timings)
+from muvera_nano.microbench import timings
 
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS",
-              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 
 
 def worker_env(threads: int) -> dict:

@@ -13,8 +13,23 @@ import warnings
 from pathlib import Path
 
 # Modules that print, open windows or browsers, or need a display when imported.
-_SKIP = {"this", "antigravity", "idlelib", "turtle", "turtledemo", "tkinter", "__hello__", "__phello__", "test",
-         "lib2to3", "ensurepip", "pydoc_data", "sre_compile", "sre_constants", "sre_parse"}
+_SKIP = {
+    "this",
+    "antigravity",
+    "idlelib",
+    "turtle",
+    "turtledemo",
+    "tkinter",
+    "__hello__",
+    "__phello__",
+    "test",
+    "lib2to3",
+    "ensurepip",
+    "pydoc_data",
+    "sre_compile",
+    "sre_constants",
+    "sre_parse",
+}
 
 
 def _modules() -> list[str]:
@@ -27,7 +42,7 @@ def _modules() -> list[str]:
         out.append(name)
         try:
             mod = importlib.import_module(name)
-        except Exception:  # noqa: BLE001
+        except Exception:
             continue
         for sub in sorted(m.name for m in pkgutil.iter_modules(getattr(mod, "__path__", []), name + ".")):
             if not any(part.startswith("__") or part in _SKIP or part == "tests" for part in sub.split(".")):
@@ -43,7 +58,7 @@ def _docstrings() -> list[str]:
     for name in _modules():
         try:
             mod = importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module missing or unusable on this platform
+        except Exception:
             continue
         objs = [mod]
         for attr in sorted(vars(mod)):
@@ -58,7 +73,7 @@ def _docstrings() -> list[str]:
         for obj in objs:
             try:
                 doc = inspect.getdoc(obj) if obj is not None else None
-            except Exception:  # noqa: BLE001
+            except Exception:
                 doc = None
             if doc and doc not in seen:
                 seen.add(doc)

@@ -54,7 +54,10 @@ def float32_bound(q: np.ndarray, d: np.ndarray) -> float:
     gamma = lambda n: 1.01 * n * U32 / (1 - n * U32)  # noqa: E731
     absdot = np.abs(q) @ np.abs(d).T
     maxima = np.abs((q @ d.T).max(axis=1))
-    return float(gamma(dim + 1) * absdot.max(axis=1).sum() + gamma(rows) * (maxima.sum() + gamma(dim + 1) * absdot.max(axis=1).sum()))
+    return float(
+        gamma(dim + 1) * absdot.max(axis=1).sum()
+        + gamma(rows) * (maxima.sum() + gamma(dim + 1) * absdot.max(axis=1).sum())
+    )
 
 
 def storage_bound(q: np.ndarray, d: np.ndarray, dtype: str) -> float:
@@ -75,6 +78,9 @@ def storage_bound(q: np.ndarray, d: np.ndarray, dtype: str) -> float:
     else:  # int8: |x - scale * q| <= scale / 2 for both operands
         sq = aq.max(axis=1) / 127.0
         sd = ad.max(axis=1) / 127.0
-        per = (aq.sum(axis=1)[:, None] * sd[None, :] / 2 + sq[:, None] * ad.sum(axis=1)[None, :] / 2
-               + q.shape[1] * sq[:, None] * sd[None, :] / 4)
+        per = (
+            aq.sum(axis=1)[:, None] * sd[None, :] / 2
+            + sq[:, None] * ad.sum(axis=1)[None, :] / 2
+            + q.shape[1] * sq[:, None] * sd[None, :] / 4
+        )
     return float(per.max(axis=1).sum())

@@ -25,7 +25,9 @@ print(mn.rerank(q, d, k=2)[0].tolist())
 
 def run(env_extra=None, prefix=()):
     env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([*prefix, sys.executable, "-c", SNIPPET], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", SNIPPET], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_environment_variable_selects_the_isa():
@@ -38,7 +40,10 @@ def test_environment_variable_selects_the_isa():
 def test_environment_variable_rejects_unknown_and_unsupported_isas():
     out = run({"MUVERA_NANO_ISA": "sse9"})
     assert out.returncode != 0
-    assert "ImportError: MUVERA_NANO_ISA: unknown instruction set 'sse9'; expected one of: scalar, avx2, avx512, neon" in out.stderr
+    assert (
+        "ImportError: MUVERA_NANO_ISA: unknown instruction set 'sse9'; expected one of: scalar, avx2, avx512, neon"
+        in out.stderr
+    )
     missing = next((i for i in ("neon", "avx512", "avx2") if i not in mn.supported_isas()), None)
     out = run({"MUVERA_NANO_ISA": missing})
     assert out.returncode != 0

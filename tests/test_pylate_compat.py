@@ -39,7 +39,9 @@ def test_where_pylate_pads_with_zeros_the_exact_score_differs(rng):
     q = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     short = np.array([[-0.6, -0.8]], np.float32)  # all similarities negative
     long = np.array([[0.6, 0.8], [-1.0, 0.0], [0.0, -1.0]], np.float32)
-    theirs = rank.rerank(documents_ids=[["short", "long"]], queries_embeddings=[q], documents_embeddings=[[short, long]])
+    theirs = rank.rerank(
+        documents_ids=[["short", "long"]], queries_embeddings=[q], documents_embeddings=[[short, long]]
+    )
     ours = mn.pylate_rerank([["short", "long"]], [q], [[short, long]])
     pylate_short = {r["id"]: r["score"] for r in theirs[0]}["short"]
     ours_short = {r["id"]: r["score"] for r in ours[0]}["short"]

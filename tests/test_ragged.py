@@ -58,10 +58,32 @@ def test_astype_round_trips(rng):
 def test_conversions_equal_numpy_and_ml_dtypes_bit_for_bit(isa, rng):
     """float16 / bfloat16 conversion (C++, F16C where present) against numpy's and ml_dtypes'
     rounding, including subnormals, overflow, infinities, NaN and exact ties."""
-    x = rng.standard_normal((300, 37)).astype(np.float32) * np.float32(10.0) ** rng.integers(-9, 6, (300, 1)).astype(np.float32)
-    edge = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.99, 65520, 1e-8, 6e-8, 2.9802322e-08,
-                     5.9604645e-08, 1.0 + 2**-11, 1.0 + 3 * 2**-11, 3.4e38, -1e-45, 1.0 + 2**-8, 1.0 + 3 * 2**-8],
-                    np.float32)
+    x = rng.standard_normal((300, 37)).astype(np.float32) * np.float32(10.0) ** rng.integers(-9, 6, (300, 1)).astype(
+        np.float32
+    )
+    edge = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            65504,
+            65519.99,
+            65520,
+            1e-8,
+            6e-8,
+            2.9802322e-08,
+            5.9604645e-08,
+            1.0 + 2**-11,
+            1.0 + 3 * 2**-11,
+            3.4e38,
+            -1e-45,
+            1.0 + 2**-8,
+            1.0 + 3 * 2**-8,
+        ],
+        np.float32,
+    )
     x[0, : len(edge)] = edge
     ragged = mn.Ragged(x, np.array([0, 100, 300], np.int64))
     with np.errstate(over="ignore"):

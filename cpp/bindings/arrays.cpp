@@ -131,8 +131,9 @@ RowMatrix typed_matrix(py::handle obj, DType dtype, const char* name) {
     case DType::pq8: ok = is_kind(a, 'u', 1); break;
   }
   if (!ok)
-    type_fail(name, dtype == DType::pq8 ? "a uint8 array of PQ codes" : std::string("a ") + dtype_name(dtype) + " array",
-              a, "");
+    type_fail(name,
+              dtype == DType::pq8 ? "a uint8 array of PQ codes" : std::string("a ") + dtype_name(dtype) + " array", a,
+              "");
   RowMatrix m = matrix_2d(a, name);
   m.dtype = dtype;
   return m;

@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 TMP_PREFIX = ".tmp-"
 
@@ -109,8 +110,15 @@ def _readable(data: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def read_json(path: str | os.PathLike, fmt: str, version: int | tuple[int, ...], error: type[Exception], *,
-              what: str, upgrade: str) -> dict:
+def read_json(
+    path: str | os.PathLike,
+    fmt: str,
+    version: int | tuple[int, ...],
+    error: type[Exception],
+    *,
+    what: str,
+    upgrade: str,
+) -> dict:
     """The JSON object at `path`, checked to be a `fmt` file of `version` (or one of several);
     anything else raises `error` naming the file. `what` names the kind of file in messages
     ("index manifest"), `upgrade` says what to do with a file of another version."""
@@ -127,6 +135,8 @@ def read_json(path: str | os.PathLike, fmt: str, version: int | tuple[int, ...],
     found = data.get("format_version", data.get("version"))  # "version": how index format 1 named it
     versions = version if isinstance(version, tuple) else (version,)
     if found not in versions:
-        raise error(f"{path}: {what} format version {found!r}; this muvera-nano reads version "
-                    f"{' and '.join(map(str, versions))}: {upgrade}")
+        raise error(
+            f"{path}: {what} format version {found!r}; this muvera-nano reads version "
+            f"{' and '.join(map(str, versions))}: {upgrade}"
+        )
     return data

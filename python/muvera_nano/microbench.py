@@ -101,15 +101,23 @@ def _run(docs: int, threads: int, repeats: int, out) -> list[dict]:
     row("FDE queries (20,5,16), recommended config", "queries/s", 256, t["fde queries"])
     for n in sorted({threads, 1}, reverse=True):
         on = f", {n} thread{'s' if n > 1 else ''}"
-        base = row(f"FDE scan top-{k}, numpy float32 (matvec + argpartition){on}", "docs/s", docs,
-                   scan["numpy", n])
+        base = row(f"FDE scan top-{k}, numpy float32 (matvec + argpartition){on}", "docs/s", docs, scan["numpy", n])
         for dtype in ("float32", "float16"):
-            row(f"FDE scan top-{k}, muvera-nano {dtype}{on}", "docs/s", docs, scan[dtype, n], base,
-                "numpy" if n == threads else "numpy on 1 thread", scan_key=(dtype, n))
+            row(
+                f"FDE scan top-{k}, muvera-nano {dtype}{on}",
+                "docs/s",
+                docs,
+                scan[dtype, n],
+                base,
+                "numpy" if n == threads else "numpy on 1 thread",
+                scan_key=(dtype, n),
+            )
 
-    out(f"muvera-nano microbenchmarks: {docs} documents (mean {mean_rows:.0f} rows, dim 128), 32-row queries, "
+    out(
+        f"muvera-nano microbenchmarks: {docs} documents (mean {mean_rows:.0f} rows, dim 128), 32-row queries, "
         f"{threads} thread(s), ISA {isa()}; numpy float32 matmul {gflops:.0f} GFLOP/s "
-        f"(= {gflops * 1e9 / flops_per_doc:,.0f} MaxSim docs/s)")
+        f"(= {gflops * 1e9 / flops_per_doc:,.0f} MaxSim docs/s)"
+    )
     width = max(len(r["benchmark"]) for r in rows)
     for r in rows:
         extra = f"  {r['speedup']:5.1f}x {r['baseline']}" if "speedup" in r else ""
@@ -135,8 +143,10 @@ def _scan_times(fdes: np.ndarray, qf: np.ndarray, k: int, threads: int, rounds: 
     times: dict = {}
     for _ in range(max(rounds, 3)):
         for n in sorted({threads, 1}, reverse=True):
-            for name, fn in (("float32", lambda: dot_topk(qf, fdes, k, threads=n)),
-                             ("float16", lambda: dot_topk(qf, f16, k, threads=n))):
+            for name, fn in (
+                ("float32", lambda: dot_topk(qf, fdes, k, threads=n)),
+                ("float16", lambda: dot_topk(qf, f16, k, threads=n)),
+            ):
                 times.setdefault((name, n), []).append(min(timings(fn, 3)))
             with threadpool_limits(n):
                 fn = lambda: np.argpartition(-(fdes @ qf), k - 1)[:k]  # noqa: E731
@@ -160,33 +170,45 @@ def _notes(rows: list[dict], scan_rounds: dict, fdes: np.ndarray, threads: int, 
         head = (
             f"  note: the {dtype} FDE scan ({fdes.shape[0]:,} documents, {1e3 * scan[dtype, threads]:.2f} ms on "
             f"{threads} threads). On 1 thread this package scans at {one:.1f}x numpy's rate (both read each FDE once), "
-            f"and {threads} threads scan {ours:.1f}x as fast as 1 (numpy's: {theirs:.1f}x)")
+            f"and {threads} threads scan {ours:.1f}x as fast as 1 (numpy's: {theirs:.1f}x)"
+        )
         if ours >= theirs:  # it scales as well as numpy: the loss is the 1-thread one, noted below
             notes.append(head + ", so the loss is not in the threading: see the note on 1 thread.")
             continue
         lost = scan[dtype, threads] - scan[dtype, 1] / threads  # against perfect scaling of the same scan
         notes.append(
-            head + (f": the call takes {1e3 * lost:.2f} ms more than 1/{threads} of its 1-thread time" if lost > 0
-                    else "")
+            head
+            + (f": the call takes {1e3 * lost:.2f} ms more than 1/{threads} of its 1-thread time" if lost > 0 else "")
             + ". The likely cause, not measured here: this package's pool threads sleep between calls and each call "
             "wakes them"
-            + (f" (with the load average at {load:.1f} on {cores} cores, a woken thread waits for a free core)"
-               if busy else "")
-            + ", while numpy's BLAS threads spin between calls, holding their cores.")
+            + (
+                f" (with the load average at {load:.1f} on {cores} cores, a woken thread waits for a free core)"
+                if busy
+                else ""
+            )
+            + ", while numpy's BLAS threads spin between calls, holding their cores."
+        )
     for dtype in sorted({r["scan"][0] for r in slower if "scan" in r and r["scan"][1] == 1}):
         ours, theirs = scan_rounds[dtype, 1], scan_rounds["numpy", 1]
         notes.append(
             f"  note: on 1 thread the {dtype} FDE scan took {1e3 * min(ours):.2f}-{1e3 * max(ours):.2f} ms over the "
             f"rounds, numpy's float32 one {1e3 * min(theirs):.2f}-{1e3 * max(theirs):.2f} ms: "
-            + ("the ranges overlap, so the difference is within this run's noise." if min(ours) <= max(theirs) else
-               "this package's scan is slower here, for no reason this benchmark can name (bench/bench_index.py "
-               "measures the scan against the memory's read rate)."))
+            + (
+                "the ranges overlap, so the difference is within this run's noise."
+                if min(ours) <= max(theirs)
+                else "this package's scan is slower here, for no reason this benchmark can name (bench/bench_index.py "
+                "measures the scan against the memory's read rate)."
+            )
+        )
     for r in slower:
         if "scan" not in r:
-            notes.append(f"  note: {r['benchmark']} ran slower than numpy in this run, for no reason this benchmark "
-                         "can name (bench/ measures each kernel in detail).")
+            notes.append(
+                f"  note: {r['benchmark']} ran slower than numpy in this run, for no reason this benchmark "
+                "can name (bench/ measures each kernel in detail)."
+            )
     if busy:
-        notes.append(f"  note: the load average is {load:.1f} on {cores} cores: other processes share them, so timings "
-                     f"vary from run to run (the FDE scans: {max(repeats, 3)} rounds taken in turn, medians)")
+        notes.append(
+            f"  note: the load average is {load:.1f} on {cores} cores: other processes share them, so timings "
+            f"vary from run to run (the FDE scans: {max(repeats, 3)} rounds taken in turn, medians)"
+        )
     return notes
-

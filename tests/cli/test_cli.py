@@ -45,15 +45,18 @@ def test_index_search_info_eval(tmp_path, beir, model_dir, capsys):
     assert data["queries"] == 20 and set(data["modes"]) == {"maxsim", "rerank", "muvera"}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["index", "missing.jsonl", "ix", "--model", "MODEL"], "missing.jsonl: no such file"),
-    (["index", "CORPUS", "ix"], "--model is required to build a new index"),
-    (["search", "nowhere"], "give either a QUERY or --queries FILE"),
-    (["search", "nowhere", "q"], "nowhere: no such index folder"),
-    (["info", "CORPUS"], "not a muvera-nano index"),
-    (["eval", "nowhere", "--model", "MODEL"], "does not exist"),
-    (["index", "CORPUS", "ix", "--model", "MODEL", "--text-field", "body"], "has no 'body' field"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["index", "missing.jsonl", "ix", "--model", "MODEL"], "missing.jsonl: no such file"),
+        (["index", "CORPUS", "ix"], "--model is required to build a new index"),
+        (["search", "nowhere"], "give either a QUERY or --queries FILE"),
+        (["search", "nowhere", "q"], "nowhere: no such index folder"),
+        (["info", "CORPUS"], "not a muvera-nano index"),
+        (["eval", "nowhere", "--model", "MODEL"], "does not exist"),
+        (["index", "CORPUS", "ix", "--model", "MODEL", "--text-field", "body"], "has no 'body' field"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(tmp_path, beir, model_dir, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     args = [a.replace("CORPUS", str(beir / "corpus.jsonl")).replace("MODEL", str(model_dir)) for a in args]

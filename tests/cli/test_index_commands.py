@@ -42,11 +42,18 @@ def test_progress_is_shown_per_batch_not_per_segment(tmp_path, model_dir):
     # the issue's 3,343 documents in one segment of up to 10,000: progress must still move per batch
     docs = corpus(tmp_path / "docs.jsonl", 3343)
     # the bar redraws at most every 0.1 s: on a fast machine 3,343 documents take 0.45 s, so every update is drawn
-    out = subprocess.run([*CLI, "index", docs, tmp_path / "ix", "--model", model_dir, "--segment-size", "10000"],
-                         capture_output=True, text=True, env={**os.environ, "TQDM_MININTERVAL": "0"})
+    out = subprocess.run(
+        [*CLI, "index", docs, tmp_path / "ix", "--model", model_dir, "--segment-size", "10000"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TQDM_MININTERVAL": "0"},
+    )
     assert out.returncode == 0, out.stderr
-    counts = {int(part.split("/")[0]) for part in out.stderr.replace("\r", "\n").split() if part.endswith("/3343")
-              and part.split("/")[0].isdigit()}
+    counts = {
+        int(part.split("/")[0])
+        for part in out.stderr.replace("\r", "\n").split()
+        if part.endswith("/3343") and part.split("/")[0].isdigit()
+    }
     moving = {c for c in counts if 0 < c < 3343}
     assert len(moving) >= 5 and all(c % 32 == 0 for c in moving), out.stderr  # the encoder's batches of 32
     assert "doc/s" in out.stderr and "3343/3343" in out.stderr and "committed=3343" in out.stderr
@@ -57,8 +64,10 @@ def test_a_failed_build_says_what_was_committed_and_resumes(tmp_path, model_dir,
     docs = corpus(tmp_path / "docs.jsonl", 300, bad_at=230)
     err = one_line_error(capsys, "index", docs, ix, "--model", model_dir, "--segment-size", "100", "--quiet")
     assert "record 230 has no 'text' field" in err
-    assert ("200 documents were committed before it and stay in " + str(ix) + " (the last id 'd199'); add the rest "
-            f"with: muvera-nano index {docs} {ix} --append --skip-existing") in err
+    assert (
+        "200 documents were committed before it and stay in " + str(ix) + " (the last id 'd199'); add the rest "
+        f"with: muvera-nano index {docs} {ix} --append --skip-existing"
+    ) in err
     corpus(docs, 300)  # fixed
     assert cli("index", docs, ix, "--append", "--skip-existing", "--quiet") == 0
     assert "indexed 100 documents" in capsys.readouterr().out
@@ -75,13 +84,16 @@ def test_a_failed_build_says_what_was_committed_and_resumes(tmp_path, model_dir,
     assert err.endswith(f"{ix} exists and is not empty: pass --overwrite to replace it, or --append to add to it")
     assert "overwrite=True" not in err
     assert "--skip-existing resumes a build: use it with --append" in one_line_error(
-        capsys, "index", docs, ix, "--skip-existing", "--model", model_dir)
+        capsys, "index", docs, ix, "--skip-existing", "--model", model_dir
+    )
 
 
 def test_remove_and_compact(tmp_path, model_dir, capsys):
     ix = tmp_path / "ix"
-    assert cli("index", corpus(tmp_path / "docs.txt", 120), ix, "--model", model_dir, "--segment-size", "30",
-               "--quiet") == 0  # plain text: int ids 0..119
+    assert (
+        cli("index", corpus(tmp_path / "docs.txt", 120), ix, "--model", model_dir, "--segment-size", "30", "--quiet")
+        == 0
+    )  # plain text: int ids 0..119
     capsys.readouterr()
     assert cli("remove", ix, "3", "4") == 0
     assert capsys.readouterr().out.strip() == f"removed 2 documents; {ix} now holds 118 documents"
@@ -108,8 +120,12 @@ def test_remove_and_compact(tmp_path, model_dir, capsys):
 def test_search_writes_results_as_queries_arrive(tmp_path, model_dir):
     ix = tmp_path / "ix"
     assert cli("index", corpus(tmp_path / "docs.jsonl", 50), ix, "--model", model_dir, "--quiet") == 0
-    with subprocess.Popen([*CLI, "search", ix, "--queries", "-", "--k", "2"], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # closes the pipes
+    with subprocess.Popen(
+        [*CLI, "search", ix, "--queries", "-", "--k", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:  # closes the pipes
         proc.stdin.write("".join(f"question {i} about cats\n" for i in range(70)).encode())
         proc.stdin.flush()
         out = b""
@@ -127,13 +143,16 @@ def test_search_writes_results_as_queries_arrive(tmp_path, model_dir):
     assert len(rows) == 70 and [r["id"] for r in rows] == list(range(70))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["bench", "--docs", "0"], "argument --docs: must be an int >= 1, got '0' (see muvera-nano bench --help)"),
-    (["bench", "--docs", "-5"], "argument --docs: must be an int >= 1, got '-5'"),
-    (["search", "IX", "q", "--k", "many"], "argument --k: must be an int >= 1, got 'many'"),
-    (["index"], "the following arguments are required: INPUT, INDEX_DIR"),
-    (["no-such-command"], "argument COMMAND: invalid choice: 'no-such-command'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bench", "--docs", "0"], "argument --docs: must be an int >= 1, got '0' (see muvera-nano bench --help)"),
+        (["bench", "--docs", "-5"], "argument --docs: must be an int >= 1, got '-5'"),
+        (["search", "IX", "q", "--k", "many"], "argument --k: must be an int >= 1, got 'many'"),
+        (["index"], "the following arguments are required: INPUT, INDEX_DIR"),
+        (["no-such-command"], "argument COMMAND: invalid choice: 'no-such-command'"),
+    ],
+)
 def test_usage_errors_are_one_line(args, message, capsys):
     with pytest.raises(SystemExit) as e:
         cli(*args)
@@ -153,8 +172,9 @@ def test_a_missing_optional_dependency_is_one_line(tmp_path, model_dir):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 2
-    assert out.stderr.strip() == ("muvera-nano index: error: the 'hnsw' candidate backend needs usearch: "
-                                  "pip install 'muvera-nano[graph]'")
+    assert out.stderr.strip() == (
+        "muvera-nano index: error: the 'hnsw' candidate backend needs usearch: pip install 'muvera-nano[graph]'"
+    )
 
 
 def test_a_closed_output_pipe_ends_quietly(tmp_path, model_dir):
@@ -172,8 +192,10 @@ def test_a_bug_is_one_line_and_debug_shows_its_traceback(tmp_path, model_dir, ca
 
     monkeypatch.setattr(info, "run", lambda args: 1 / 0)
     err = one_line_error(capsys, "info", tmp_path)
-    assert err == ("muvera-nano info: error: internal error (ZeroDivisionError: division by zero); this is a bug, "
-                   "please report it with the traceback --debug prints")
+    assert err == (
+        "muvera-nano info: error: internal error (ZeroDivisionError: division by zero); this is a bug, "
+        "please report it with the traceback --debug prints"
+    )
     assert cli("info", tmp_path, "--debug") == 2
     err = capsys.readouterr().err
     assert err.startswith("Traceback (most recent call last):") and "ZeroDivisionError" in err

@@ -23,9 +23,9 @@ struct Store {
   DType dtype;
   int64_t dim;
   std::vector<int64_t> offsets{0};
-  std::vector<float> f32;          // the float32 rows
-  std::vector<unsigned char> raw;  // rows in the storage type
-  std::vector<float> scales;       // int8
+  std::vector<float> f32;                // the float32 rows
+  std::vector<unsigned char> raw;        // rows in the storage type
+  std::vector<float> scales;             // int8
   std::shared_ptr<PqCodebook> codebook;  // pq8: raw holds M codes per row, f32 the decoded rows
   bool bf16_decoded = false;             // pq8 scored through bfloat16 centroids
   RaggedView view() const {

@@ -36,8 +36,12 @@ def test_beir_metrics_equal_pytrec_eval(rng, graded):
     ref = evaluator.evaluate(run_scores)
     for qid in qrels:
         ours = query_metrics(ranked[qid], qrels[qid])
-        for ours_key, ref_key in (("ndcg_cut_10", "ndcg_cut_10"), ("map_cut_10", "map_cut_10"),
-                                  ("recall_10", "recall_10"), ("P_10", "P_10")):
+        for ours_key, ref_key in (
+            ("ndcg_cut_10", "ndcg_cut_10"),
+            ("map_cut_10", "map_cut_10"),
+            ("recall_10", "recall_10"),
+            ("P_10", "P_10"),
+        ):
             assert ours[ours_key] == pytest.approx(ref[qid][ref_key], abs=1e-12), (qid, ours_key)
         first_rank = 1 / ref[qid]["recip_rank"] if ref[qid]["recip_rank"] else None
         want_mrr = ref[qid]["recip_rank"] if first_rank is not None and first_rank <= 10 else 0.0
@@ -49,8 +53,12 @@ def test_beir_metrics_equal_pytrec_eval(rng, graded):
 def test_pylate_metrics_equal_sentence_transformers(rng):
     qrels, run_scores, ranked = random_case(rng, n_queries=60)
     relevant = {q: {d for d, r in rel.items() if r > 0} for q, rel in qrels.items()}
-    st = InformationRetrievalEvaluator(queries={q: q for q in qrels}, corpus={f"d{i}": "" for i in range(300)},
-                                       relevant_docs=relevant, show_progress_bar=False)
+    st = InformationRetrievalEvaluator(
+        queries={q: q for q in qrels},
+        corpus={f"d{i}": "" for i in range(300)},
+        relevant_docs=relevant,
+        show_progress_bar=False,
+    )
     results = [[{"corpus_id": d, "score": s} for d, s in run_scores[q].items()] for q in st.queries_ids]
     ref = st.compute_metrics(results)
     ours = retrieval_metrics(ranked, qrels)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 import muvera_nano as mn
 
 

@@ -11,19 +11,26 @@ import os
 
 import numpy as np
 import pytest
+from fde_helpers import ragged
 
 import muvera_nano as mn
-
-from fde_helpers import ragged
 
 
 def unit(x):
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("cfg", [mn.FDEConfig.google(128), mn.FDEConfig.txtai(128), mn.FDEConfig.google(128, 20, 4, 8),
-                                 mn.FDEConfig.recommended(128), mn.FDEConfig.txtai(128, normalize=True)],
-                         ids=["google", "txtai", "google-20-4-8", "recommended", "txtai-normalised"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        mn.FDEConfig.google(128),
+        mn.FDEConfig.txtai(128),
+        mn.FDEConfig.google(128, 20, 4, 8),
+        mn.FDEConfig.recommended(128),
+        mn.FDEConfig.txtai(128, normalize=True),
+    ],
+    ids=["google", "txtai", "google-20-4-8", "recommended", "txtai-normalised"],
+)
 def test_planted_near_duplicates_rank_first(cfg):
     rng = np.random.default_rng(11)
     n_queries, n_random = 16, 400
@@ -61,10 +68,12 @@ def _txtai_muvera():
     # numpy: stand it in so no other txtai code (nor torch) is imported.
     with open(path, encoding="utf-8") as f:
         source = f.read()
-    source = source.replace("from ...util import Library",
-                            "class Library:\n    def numpy(self):\n        import numpy\n        return numpy")
+    source = source.replace(
+        "from ...util import Library",
+        "class Library:\n    def numpy(self):\n        import numpy\n        return numpy",
+    )
     namespace = {"__name__": "_txtai_muvera"}
-    exec(compile(source, path, "exec"), namespace)  # noqa: S102 - a pinned reference implementation
+    exec(compile(source, path, "exec"), namespace)
     return namespace["Muvera"]
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fde_helpers import bits, load_cases
 
 import muvera_nano as mn
-
-from fde_helpers import bits, load_cases
 
 GOOGLE = load_cases("fde_google.json")
 TXTAI = load_cases("fde_txtai.json")
@@ -20,9 +19,14 @@ def google_config(case: dict) -> mn.FDEConfig:
     p = case["params"]
     ams = p["projection_type"] == "AMS_SKETCH"
     return mn.FDEConfig.google(
-        p["dimension"], p["num_repetitions"], p["num_simhash_projections"],
+        p["dimension"],
+        p["num_repetitions"],
+        p["num_simhash_projections"],
         p["projection_dimension"] if ams else None,
-        fill_empty=p["fill_empty_partitions"], final_dimension=p["final_projection_dimension"], seed=p["seed"])
+        fill_empty=p["fill_empty_partitions"],
+        final_dimension=p["final_projection_dimension"],
+        seed=p["seed"],
+    )
 
 
 def txtai_config(case: dict) -> mn.FDEConfig:
@@ -106,7 +110,9 @@ def test_txtai_normalize_matches_index_vectors():
     expected = np.array(case["expected"], np.float32)
     expected /= np.linalg.norm(expected, axis=1)[:, np.newaxis]
     p = case["params"]
-    cfg = mn.FDEConfig.txtai(case["dimension"], p["repetitions"], p["hashes"], p["projection"], p["seed"], normalize=True)
+    cfg = mn.FDEConfig.txtai(
+        case["dimension"], p["repetitions"], p["hashes"], p["projection"], p["seed"], normalize=True
+    )
     got = cfg.encode_documents(docs)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-6)

@@ -87,12 +87,14 @@ def test_pq_token_scores_are_maxsim_of_the_decoded_tokens(rng, fde):
     gamma = lambda n: n * 2.0**-24 / (1 - n * 2.0**-24)  # noqa: E731
     want, bound = np.zeros(len(docs)), np.zeros(len(docs))
     for i in range(len(docs)):
-        d = decoded[offsets[i]:offsets[i + 1]]
+        d = decoded[offsets[i] : offsets[i + 1]]
         sims = qr @ d.T
         want[i] = sims.max(axis=1).sum()
         # README, float32 storage: gamma(dim + 1) sum_i max_t sum_k |q_ik d_tk| + gamma(Tq) sum_i |m_i|
-        bound[i] = gamma(DIM + 1) * (np.abs(qr) @ np.abs(d).T).max(axis=1).sum() + \
-            gamma(len(q)) * np.abs(sims.max(axis=1)).sum()
+        bound[i] = (
+            gamma(DIM + 1) * (np.abs(qr) @ np.abs(d).T).max(axis=1).sum()
+            + gamma(len(q)) * np.abs(sims.max(axis=1)).sum()
+        )
         if bf16:  # README, pq8 with AVX512_BF16: the bfloat16 row's bound on top
             bound[i] += ((2 * 2.0**-8 + 2.0**-16) * (np.abs(qr) @ np.abs(d).T)).max(axis=1).sum()
     ids = np.asarray(got.ids)
@@ -144,11 +146,13 @@ def test_merged_segments_answer_as_one_compacted_segment(tmp_path, rng, fde, lis
     queries = clustered(rng, 4, lo=8, hi=9)
     index = create(tmp_path / "ix", fde, lists=lists, train_after=200, merge="off")
     for s in range(0, 420, 60):
-        index.add(token_vectors=docs[s:s + 60], ids=list(range(s, s + 60)))
+        index.add(token_vectors=docs[s : s + 60], ids=list(range(s, s + 60)))
     index.remove([3, 70, 250, 419])
     index.merge()  # converts staged segments, keeps later ones apart
     assert len(index.info()["codebooks"]) == 2
-    before = {mode: [index.search(q, mode=mode, k=8, probe=lists) for q in queries] for mode in ("maxsim", "muvera", "rerank")}
+    before = {
+        mode: [index.search(q, mode=mode, k=8, probe=lists) for q in queries] for mode in ("maxsim", "muvera", "rerank")
+    }
     assert len(segment_kinds(tmp_path / "ix")) > 1
     index.compact()
     assert len(segment_kinds(tmp_path / "ix")) == 1

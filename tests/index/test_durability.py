@@ -10,10 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import random_docs, random_queries
 
 from muvera_nano.index import Index, IndexFormatError
-
-from conftest import random_docs, random_queries
 
 
 @pytest.fixture
@@ -78,8 +77,10 @@ def test_foreign_files_are_refused(built, tmp_path):
         Index.open(other)
     # format 1 (before the manifest checksum) named its version "version"
     (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "version": 1}))
-    with pytest.raises(IndexFormatError, match="index manifest format version 1; this muvera-nano reads version 2 and 3: "
-                                               "rebuild it from its documents"):
+    with pytest.raises(
+        IndexFormatError,
+        match="index manifest format version 1; this muvera-nano reads version 2 and 3: rebuild it from its documents",
+    ):
         Index.open(other)
     (other / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": 99}))
     with pytest.raises(IndexFormatError, match="format version 99; this muvera-nano reads version 2 and 3"):
@@ -113,7 +114,9 @@ def test_killing_the_writer_mid_write_leaves_the_last_committed_state(built):
     base = Index.open(built)
     base_ids = set(base.ids())
     for attempt, delay in enumerate((0.35, 0.6, 0.9, 1.3)):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(built), str(attempt)], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(built), str(attempt)], stdout=subprocess.PIPE, text=True
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -151,8 +154,9 @@ READER = textwrap.dedent("""
 
 
 def test_concurrent_searches_while_another_process_reads_and_a_writer_commits(built, rng):
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(built), "60"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(built), "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     idx = Index.open(built)
     writer = Index.open(built)
     errors = []
@@ -164,7 +168,7 @@ def test_concurrent_searches_while_another_process_reads_and_a_writer_commits(bu
                 for q in qs:
                     r = idx.search(q, k=5)
                     assert len(r.ids) == 5
-        except Exception as e:  # noqa: BLE001 - reported below
+        except Exception as e:
             errors.append(e)
 
     threads = [threading.Thread(target=search_loop) for _ in range(4)]

@@ -6,13 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import random_docs, random_queries
 
 import muvera_nano as mn
 from muvera_nano.index import GraphConfig, Index, IndexFormatError
 from muvera_nano.index.graph import GRAPH_DTYPES
-
-from conftest import random_docs, random_queries
-
 
 
 @pytest.fixture
@@ -24,8 +22,14 @@ def build_pair(folder, docs, fde, dtype):
     """The same documents (two segments) behind each backend, the graph in the given precision.
     Requests below a quarter of a segment go through the graph; larger ones scan exactly."""
     exact = Index.create(folder / "exact", dim=32, fde=fde, fde_dtype="float32")
-    graph = Index.create(folder / "graph", dim=32, fde=fde, fde_dtype="float32", backend="hnsw",
-                         graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype=dtype))
+    graph = Index.create(
+        folder / "graph",
+        dim=32,
+        fde=fde,
+        fde_dtype="float32",
+        backend="hnsw",
+        graph=GraphConfig(connectivity=8, expansion_add=64, expansion_search=64, dtype=dtype),
+    )
     for idx in (exact, graph):
         idx.add(token_vectors=docs[:400])
         idx.add(token_vectors=docs[400:])
@@ -54,8 +58,10 @@ def test_graph_finds_the_exact_scans_neighbours(dtype, tmp_path, many, small_fde
     # nearly the exact scan's. ('i8' is left out: usearch's fixed scale suits entries near ±1.)
     exact, graph = build_pair(tmp_path, many, small_fde, dtype)
     qs = random_queries(rng, 20)
-    overlap = [len(set(a.ids) & set(b.ids)) / 10
-               for a, b in zip(graph.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera"))]
+    overlap = [
+        len(set(a.ids) & set(b.ids)) / 10
+        for a, b in zip(graph.search(qs, k=10, mode="muvera"), exact.search(qs, k=10, mode="muvera"))
+    ]
     assert np.mean(overlap) >= 0.95, overlap
 
 
@@ -104,8 +110,10 @@ def test_damaged_graph_file_is_refused(pair, tmp_path):
 def test_the_graph_backend_loads_onnxruntime_before_usearch():
     # usearch's RTLD_GLOBAL NumKong library crashes an onnxruntime imported after it; the index
     # loads onnxruntime first, so the encoder still loads after a graph was opened. A fresh process, since this one may have imported either already.
-    code = ("from muvera_nano.index.graph import _usearch; _usearch(); "
-            "import onnxruntime; from muvera_nano.model import ColBERT; print('ok')")
+    code = (
+        "from muvera_nano.index.graph import _usearch; _usearch(); "
+        "import onnxruntime; from muvera_nano.model import ColBERT; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
@@ -135,7 +143,8 @@ def test_compacted_graph_proposes_what_the_added_one_did(fde_dtype, many, small_
     pieces.compact(threads=1)
     qs = random_queries(rng, 30)
     for mode in ("muvera", "rerank"):
-        for a, b in zip(whole.search(qs, k=10, mode=mode, n_candidates=20), pieces.search(qs, k=10, mode=mode,
-                                                                                          n_candidates=20)):
+        for a, b in zip(
+            whole.search(qs, k=10, mode=mode, n_candidates=20), pieces.search(qs, k=10, mode=mode, n_candidates=20)
+        ):
             assert a.ids == b.ids
             np.testing.assert_array_equal(a.scores, b.scores)

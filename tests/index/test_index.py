@@ -4,11 +4,10 @@ import os
 
 import numpy as np
 import pytest
+from conftest import random_queries
 
 import muvera_nano as mn
 from muvera_nano.index import Index
-
-from conftest import random_queries
 
 
 def brute_force(docs, q, k):
@@ -58,7 +57,7 @@ def test_segments_do_not_change_results(rng, docs, small_fde):
     one.add(token_vectors=docs)
     many = Index.create(None, dim=32, fde=small_fde)
     for s in range(0, len(docs), 17):
-        many.add(token_vectors=docs[s:s + 17])
+        many.add(token_vectors=docs[s : s + 17])
     qs = random_queries(rng, 6)
     for mode in ("maxsim", "muvera", "rerank"):
         a = one.search(qs, k=12, mode=mode, n_candidates=30)

@@ -12,10 +12,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import random_docs, random_queries
 
 from muvera_nano.index import Index, PreparedSegment
-
-from conftest import random_docs, random_queries
 
 WORKER = textwrap.dedent("""
     import pickle, sys, numpy as np
@@ -34,13 +33,19 @@ WORKER = textwrap.dedent("""
 
 def worker_docs(seed, n):
     rng = np.random.default_rng(seed)
-    return [x / np.linalg.norm(x, axis=1, keepdims=True) for x in
-            (rng.standard_normal((int(rng.integers(1, 30)), 32)).astype(np.float32) for _ in range(n))]
+    return [
+        x / np.linalg.norm(x, axis=1, keepdims=True)
+        for x in (rng.standard_normal((int(rng.integers(1, 30)), 32)).astype(np.float32) for _ in range(n))
+    ]
 
 
 def run_worker(path, job, seed, n, out, chunk=40):
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(path), job, str(seed), str(n), str(out), str(chunk)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(path), job, str(seed), str(n), str(out), str(chunk)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def files_in(folder):

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import trained_kinds as tk
+from conftest import random_docs, random_queries
 
 import muvera_nano as mn
 from muvera_nano.index import Index, IndexFormatError
-
-import trained_kinds as tk
-from conftest import random_docs, random_queries
 
 TRAINED = "test-table-int8"
 HERE = Path(__file__).resolve().parent
@@ -32,8 +31,10 @@ def manifest(path):
 
 
 def kinds_of(path):
-    return [(s["storage"]["tokens"]["kind"], s["storage"]["fde"]["kind"], s["documents"])
-            for s in manifest(path)["segments"]]
+    return [
+        (s["storage"]["tokens"]["kind"], s["storage"]["fde"]["kind"], s["documents"])
+        for s in manifest(path)["segments"]
+    ]
 
 
 def scale_table(path, role):
@@ -106,7 +107,7 @@ def test_training_happens_once_and_merges_convert_after_commits(tmp_path, rng, s
     idx = create(path, small_fde)  # merge="commit": training and conversion follow each commit
     docs = random_docs(rng, 90)
     for s in range(0, 90, 10):
-        idx.add(token_vectors=docs[s:s + 10])
+        idx.add(token_vectors=docs[s : s + 10])
         n = s + 10
         assert bool(manifest(path)["codebooks"]) == (n >= tk.MIN_DOCUMENTS)
         if n >= tk.MIN_DOCUMENTS:  # nothing staged is left once the index is trained
@@ -151,12 +152,14 @@ def test_damaged_or_missing_codebooks_are_refused(tmp_path, rng, small_fde):
     # a manifest claiming a trained segment without codebooks (checksum recomputed, as a buggy
     # writer would) is refused with what is wrong
     from muvera_nano.index.manifest import _checksum
+
     m.pop("checksum")
     version = m.pop("format_version")
     m.pop("format")
     m["codebooks"] = {}
-    (path / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": version, **m,
-                                                    "checksum": _checksum(m, version)}))
+    (path / "manifest.json").write_text(
+        json.dumps({"format": "muvera-nano-index", "format_version": version, **m, "checksum": _checksum(m, version)})
+    )
     with pytest.raises(IndexFormatError, match="stored as .*test-table-int8.*, but the index has no codebooks for it"):
         Index.open(path)
 
@@ -164,8 +167,11 @@ def test_damaged_or_missing_codebooks_are_refused(tmp_path, rng, small_fde):
 def test_a_process_that_does_not_know_the_kind_says_so(tmp_path, rng, small_fde):
     path = tmp_path / "ix"
     create(path, small_fde).add(token_vectors=random_docs(rng, 50))
-    out = subprocess.run([sys.executable, "-c", f"from muvera_nano.index import Index; Index.open({str(path)!r})"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", f"from muvera_nano.index import Index; Index.open({str(path)!r})"],
+        capture_output=True,
+        text=True,
+    )
     assert "unknown token storage {'kind': 'test-table-int8'}; this muvera-nano knows" in out.stderr
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(HERE)!r})
@@ -178,7 +184,9 @@ def test_a_process_that_does_not_know_the_kind_says_so(tmp_path, rng, small_fde)
 
 
 def test_kinds_are_checked_when_named(small_fde):
-    with pytest.raises(ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'residual'"):
+    with pytest.raises(
+        ValueError, match=r"token_dtype must be one of \(.*'float16'.*'test-table-int8'.*\), got 'residual'"
+    ):
         Index.create(None, dim=32, fde=small_fde, token_dtype="residual")
     with pytest.raises(ValueError, match="fde_dtype must be a fde storage kind, got a tokens kind"):
         Index.create(None, dim=32, fde=small_fde, fde_dtype=tk.TableTokenKind())

@@ -6,11 +6,10 @@ import os
 
 import numpy as np
 import pytest
+from conftest import random_docs, random_queries
 
 from muvera_nano.cli import main
 from muvera_nano.index import GraphConfig, Index, IndexFormatError
-
-from conftest import random_docs, random_queries
 
 
 def folder_bytes(path):
@@ -33,13 +32,16 @@ def built(tmp_path, rng, small_fde):
     return path
 
 
-@pytest.mark.parametrize("edit", [
-    lambda m: m["fde"].update(seed=m["fde"]["seed"] + 1),  # changes every FDE, hence every ranking
-    lambda m: m["token_storage"].update(kind="float32"),
-    lambda m: m["backend"].update(kind="hnsw"),
-    lambda m: m.update(next_int_id=0),
-    lambda m: m["segments"][0]["files"]["tokens"].update(sha256="0" * 64),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["fde"].update(seed=m["fde"]["seed"] + 1),  # changes every FDE, hence every ranking
+        lambda m: m["token_storage"].update(kind="float32"),
+        lambda m: m["backend"].update(kind="hnsw"),
+        lambda m: m.update(next_int_id=0),
+        lambda m: m["segments"][0]["files"]["tokens"].update(sha256="0" * 64),
+    ],
+)
 def test_a_manifest_edited_by_hand_is_refused(built, edit, capsys):
     q = random_queries(np.random.default_rng(0), 1)[0]
     Index.open(built).search(q, k=5)  # intact: opens and searches
@@ -93,8 +95,9 @@ def test_a_format_2_manifest_is_read_as_segments_in_the_index_kinds(built, rng):
     for seg in m["segments"]:
         seg.pop("storage")
     m["files"] = m.pop("codebooks")
-    (built / "manifest.json").write_text(json.dumps({"format": "muvera-nano-index", "format_version": 2, **m,
-                                                     "checksum": _checksum(m, 2)}))
+    (built / "manifest.json").write_text(
+        json.dumps({"format": "muvera-nano-index", "format_version": 2, **m, "checksum": _checksum(m, 2)})
+    )
     idx = Index.open(built, verify=True)
     got = idx.search(q, k=5)
     assert got.ids == want.ids and len(idx) == 59

@@ -13,19 +13,20 @@ import threading
 import time
 
 import pytest
+from conftest import random_docs, random_queries
 
 from muvera_nano.index import Index, TieredMergePolicy
 from muvera_nano.index import merge as merge_module
-
-from conftest import random_docs, random_queries
 
 MODES = ("maxsim", "muvera", "rerank")
 SMALL = TieredMergePolicy(segments_per_tier=3, factor=3, floor_documents=4, max_merged_documents=400)
 
 
 def results(idx, qs, **kw):
-    return {mode: [(r.ids, r.scores.tolist()) for r in idx.search(qs, k=15, mode=mode, n_candidates=40, **kw)]
-            for mode in MODES}
+    return {
+        mode: [(r.ids, r.scores.tolist()) for r in idx.search(qs, k=15, mode=mode, n_candidates=40, **kw)]
+        for mode in MODES
+    }
 
 
 def test_two_thousand_single_document_adds_keep_the_segment_count_bounded(fast_folder, rng, small_fde):
@@ -51,14 +52,15 @@ def test_two_thousand_single_document_adds_keep_the_segment_count_bounded(fast_f
 
 @pytest.mark.parametrize("where", ["folder", "memory"])
 @pytest.mark.parametrize("token_dtype, fde_dtype", [("float16", "float16"), ("int8", "int8"), ("bfloat16", "float32")])
-def test_segments_of_different_ages_give_the_results_of_one_compacted_segment(fast_folder, rng, small_fde, where,
-                                                                             token_dtype, fde_dtype):
+def test_segments_of_different_ages_give_the_results_of_one_compacted_segment(
+    fast_folder, rng, small_fde, where, token_dtype, fde_dtype
+):
     kw = dict(dim=32, fde=small_fde, token_dtype=token_dtype, fde_dtype=fde_dtype)
     idx = Index.create(fast_folder / "ix" if where == "folder" else None, merge_policy=SMALL, **kw)
     docs = random_docs(rng, 400, lo=1, hi=30)
     at, removed = 0, set()
     for size in [1, 1, 2, 5, 1, 37, 1, 1, 3, 120, 1, 1, 1, 9, 64, 2, 2, 1, 1, 30, 1, 4, 1, 1, 50, 1, 1, 1, 1]:
-        idx.add(token_vectors=docs[at:at + size], ids=list(range(at, at + size)))
+        idx.add(token_vectors=docs[at : at + size], ids=list(range(at, at + size)))
         at += size
         if size > 2:  # remove a few, old and new
             gone = [int(i) for i in rng.choice(at, 3, replace=False) if int(i) not in removed]
@@ -86,7 +88,7 @@ def test_removals_committed_during_a_merge_are_applied_to_it(tmp_path, rng, smal
     idx = Index.create(path, dim=32, fde=small_fde, merge="off")
     docs = random_docs(rng, 60)
     for s in range(0, 60, 10):
-        idx.add(token_vectors=docs[s:s + 10])
+        idx.add(token_vectors=docs[s : s + 10])
     state = idx._state
     plan = merge_module.plan(state.segments, 1, 5, idx._output_kinds(state), "test")
     with idx._job() as job:
@@ -153,14 +155,18 @@ def test_readers_see_identical_results_while_merges_run(tmp_path, fast_folder, r
     docs = random_docs(rng, int(sizes.sum()), lo=1, hi=20)
     at = 0
     for size in sizes:
-        idx.add(token_vectors=docs[at:at + size], ids=list(range(at, at + size)))
+        idx.add(token_vectors=docs[at : at + size], ids=list(range(at, at + size)))
         at += size
     idx.remove(list(range(0, at, 7)))
     qs = random_queries(rng, 4)
     want = results(idx, qs)
     (tmp_path / "want.json").write_text(json.dumps({"queries": [q.tolist() for q in qs], "results": want}))
-    other = subprocess.Popen([sys.executable, "-c", READER, str(path), str(tmp_path / "want.json")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", READER, str(path), str(tmp_path / "want.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     same_object, refreshing = [], Index.open(path)
     errors, done = [], threading.Event()
 
@@ -170,11 +176,13 @@ def test_readers_see_identical_results_while_merges_run(tmp_path, fast_folder, r
                 index.refresh()
                 assert results(index, qs) == want
                 counts.append(len(index._segments))
-        except Exception as e:  # noqa: BLE001 - reported below
+        except Exception as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=read, args=(idx, same_object)),
-               threading.Thread(target=read, args=(refreshing, []))]
+    threads = [
+        threading.Thread(target=read, args=(idx, same_object)),
+        threading.Thread(target=read, args=(refreshing, [])),
+    ]
     for t in threads:
         t.start()
     writer = Index.open(path, merge="background", merge_policy=SMALL)
@@ -227,8 +235,10 @@ def test_two_processes_merging_the_same_index_stay_consistent(fast_folder, rng, 
         idx.wait_for_merges()
         idx.close()
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(seed), mode], stderr=subprocess.PIPE,
-                              text=True) for seed, mode in ((1, "commit"), (2, "background"))]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), str(seed), mode], stderr=subprocess.PIPE, text=True)
+        for seed, mode in ((1, "commit"), (2, "background"))
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)  # reads and closes the pipe (an open one is a ResourceWarning)
         assert p.returncode == 0, err
@@ -256,7 +266,7 @@ def test_a_killed_merge_leaves_the_last_committed_state(tmp_path, rng, small_fde
     idx = Index.create(path, dim=32, fde=small_fde, merge="off")
     docs = random_docs(rng, 2400, lo=1, hi=12)
     for s in range(0, 2400, 300):
-        idx.add(token_vectors=docs[s:s + 300])
+        idx.add(token_vectors=docs[s : s + 300])
     idx.remove(list(range(0, 2400, 11)))
     qs = random_queries(rng, 3)
     want, ids = results(idx, qs), idx.ids()
@@ -290,7 +300,7 @@ def test_merged_segments_get_their_graph(fast_folder, rng, small_fde):
     exact = Index.create(None, merge="off", **kw)
     docs = random_docs(rng, 300, lo=1, hi=10)
     for s in range(0, 300, 20):
-        idx.add(token_vectors=docs[s:s + 20])
+        idx.add(token_vectors=docs[s : s + 20])
     exact.add(token_vectors=docs)
     reopened = Index.open(fast_folder / "ix", verify=True)
     assert 1 < len(reopened._segments) < 15 and max(s.n for s in reopened._segments) > 20  # merged

@@ -41,16 +41,23 @@ def test_removed_documents_and_staged_segments_are_rewritten():
     assert p.next_merge(stats(100, 74, documents=[100, 100])) == (1, 2, "deletions")
     assert p.next_merge(stats(100, 75, documents=[100, 100])) is None
     assert p.next_merge(stats(0, documents=[5])) == (0, 1, "deletions")  # all removed: it goes
-    staged = [SegmentStats(10, 10, True), SegmentStats(20, 20, True), SegmentStats(5, 5, False),
-              SegmentStats(7, 7, True)]
+    staged = [
+        SegmentStats(10, 10, True),
+        SegmentStats(20, 20, True),
+        SegmentStats(5, 5, False),
+        SegmentStats(7, 7, True),
+    ]
     assert p.next_merge(staged) == (0, 2, "conversion")
 
 
-@pytest.mark.parametrize("policy", [
-    TieredMergePolicy(),
-    TieredMergePolicy(segments_per_tier=4, factor=3, floor_documents=2, max_merged_documents=300),
-    TieredMergePolicy(segments_per_tier=2, factor=2, floor_documents=1, max_merged_documents=64),
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        TieredMergePolicy(),
+        TieredMergePolicy(segments_per_tier=4, factor=3, floor_documents=2, max_merged_documents=300),
+        TieredMergePolicy(segments_per_tier=2, factor=2, floor_documents=1, max_merged_documents=64),
+    ],
+)
 def test_the_segment_count_stays_within_the_bound(policy):
     rng = np.random.default_rng(7)
     segments = []  # [documents, live]
@@ -74,7 +81,8 @@ def test_the_segment_count_stays_within_the_bound(policy):
         live = sum(v for _, v in segments)
         assert len(segments) <= policy.bound(live), (step, len(segments), policy.bound(live))
         tiers = [policy.tier(v) for _, v in segments if 2 * v <= policy.max_merged_documents]
-        assert all(tiers.count(t) <= policy.segments_per_tier for t in set(tiers)) or \
-            len(segments) <= policy.bound(live)
+        assert all(tiers.count(t) <= policy.segments_per_tier for t in set(tiers)) or len(segments) <= policy.bound(
+            live
+        )
         worst = max(worst, len(segments))
     assert worst > policy.segments_per_tier  # the history did exercise more than one tier

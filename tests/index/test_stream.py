@@ -8,15 +8,14 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import random_docs, random_queries
 
 from muvera_nano.index import BuildProgress, Index, IndexBuildError
-
-from conftest import random_docs, random_queries
 
 
 def batches_of(docs, size, ids=True, start=0):
     for s in range(0, len(docs), size):
-        batch = {"token_vectors": docs[s:s + size]}
+        batch = {"token_vectors": docs[s : s + size]}
         if ids:
             batch["ids"] = [f"d{i}" for i in range(start + s, start + s + len(batch["token_vectors"]))]
         yield batch
@@ -61,16 +60,19 @@ def test_a_failed_batch_says_what_was_committed_and_the_build_resumes(tmp_path, 
         idx.add_batches(failing(), segment_documents=50)
     message = str(err.value)
     assert message.startswith("batch 5 failed: ValueError: batch 5 token_vectors[0] has dimension 16, the index 32; ")
-    assert message.endswith("100 documents in 2 commits (the last id 'd99') were committed before it and stay in the "
-                            "index; add the rest with skip_existing=True")
+    assert message.endswith(
+        "100 documents in 2 commits (the last id 'd99') were committed before it and stay in the "
+        "index; add the rest with skip_existing=True"
+    )
     assert err.value.committed == 100 and err.value.last_id == "d99" and isinstance(err.value.__cause__, ValueError)
     assert Index.open(path).ids() == [f"d{i}" for i in range(100)]
     seen = []
     assert idx.add_batches(batches_of(docs, 25), skip_existing=True, segment_documents=50, progress=seen.append) == 100
     assert seen[-1].skipped == 100 and seen[-1].documents == 200 and seen[-1].committed == 100
     assert Index.open(path, verify=True).ids() == [f"d{i}" for i in range(200)]
-    with pytest.raises(IndexBuildError, match="batch 0 failed: ValueError: skip_existing needs ids: .*; nothing was "
-                                              "committed"):
+    with pytest.raises(
+        IndexBuildError, match="batch 0 failed: ValueError: skip_existing needs ids: .*; nothing was committed"
+    ):
         idx.add_batches(batches_of(docs, 25, ids=False), skip_existing=True)
     with pytest.raises(IndexBuildError, match="batch 0 failed: ValueError: id 'd0' is already in the index"):
         idx.add_batches(batches_of(docs, 25))
@@ -123,8 +125,9 @@ BUILD = textwrap.dedent("""
 
 
 def peak_bytes(folder, n, how):
-    out = subprocess.run([sys.executable, "-c", BUILD, str(folder / f"{how}-{n}"), str(n), how], capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", BUILD, str(folder / f"{how}-{n}"), str(n), how], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     return int(out.stdout)
 
@@ -135,8 +138,10 @@ def test_a_build_twice_as_large_does_not_take_twice_the_memory(tmp_path):
     per_document = 64 * 128 * 4
     small, large = peak_bytes(tmp_path, 4000, "stream"), peak_bytes(tmp_path, 8000, "stream")
     grew = large - small
-    print(f"peak memory of a streamed build (merges and a compaction included): 4,000 documents {small / 1e6:.0f} MB, "
-          f"8,000 documents {large / 1e6:.0f} MB: +{grew / 1e6:.0f} MB for +{4000 * per_document / 1e6:.0f} MB of input")
+    print(
+        f"peak memory of a streamed build (merges and a compaction included): 4,000 documents {small / 1e6:.0f} MB, "
+        f"8,000 documents {large / 1e6:.0f} MB: +{grew / 1e6:.0f} MB for +{4000 * per_document / 1e6:.0f} MB of input"
+    )
     assert grew < 0.25 * 4000 * per_document
     # the same measurement sees an input held whole: it grows with the documents
     whole_small, whole_large = peak_bytes(tmp_path, 2000, "whole"), peak_bytes(tmp_path, 4000, "whole")

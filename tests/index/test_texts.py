@@ -9,8 +9,14 @@ import pytest
 from muvera_nano.index import Index
 from muvera_nano.model import ColBERT
 
-TEXTS = ["The cat sat on the mat.", "Dogs bark at night.", "A kitten sleeps on a rug.", "Stock prices fell today.",
-         "Python lists can be sorted in place.", ""]
+TEXTS = [
+    "The cat sat on the mat.",
+    "Dogs bark at night.",
+    "A kitten sleeps on a rug.",
+    "Stock prices fell today.",
+    "Python lists can be sorted in place.",
+    "",
+]
 
 
 def test_texts_round_trip_through_the_folder(tmp_path, models):
@@ -84,9 +90,12 @@ def test_a_model_that_moved_alone_is_asked_for(tmp_path, models, capsys):
     idx.add(TEXTS)
     assert idx.info()["model"] == {"path": str(tmp_path / "models" / "nano"), "relative": None}
     (tmp_path / "models").rename(tmp_path / "moved")
-    with pytest.raises(FileNotFoundError, match=r"built with the model folder .*models/nano \(content sha256 "
-                                                r"[0-9a-f]{12}\), but it is not there; pass the model folder "
-                                                r"\(encoder= in Python, --model on the command line\)"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"built with the model folder .*models/nano \(content sha256 "
+        r"[0-9a-f]{12}\), but it is not there; pass the model folder "
+        r"\(encoder= in Python, --model on the command line\)",
+    ):
         Index.open(tmp_path / "data" / "ix").search("cat")
     assert main(["search", str(tmp_path / "data" / "ix"), "cat"]) == 2
     err = capsys.readouterr().err

@@ -3,12 +3,11 @@ bad input (wrong type: TypeError; wrong shape or dimension: ValueError), naming 
 
 import numpy as np
 import pytest
+from conftest import random_docs
 
 import muvera_nano as mn
 from muvera_nano.index import Index
 from muvera_nano.index.vectors import as_ragged
-
-from conftest import random_docs
 
 
 def unit(rng, *shape):
@@ -17,20 +16,39 @@ def unit(rng, *shape):
 
 BAD = {
     "not a container": (lambda rng: 42, TypeError, "must be a muvera_nano.Ragged, a list of 2-D float32 arrays"),
-    "item not an array": (lambda rng: [unit(rng, 3, 32), [[0.0] * 32]], TypeError,
-                          r"\[1\] must be a 2-D float32 array \(tokens, dim\), got list"),
-    "item 1-D": (lambda rng: [unit(rng, 3, 32), unit(rng, 32)], ValueError,
-                 r"\[1\] must be a 2-D float32 array \(tokens, dim\), got shape \(32,\)"),
-    "item float64": (lambda rng: [unit(rng, 3, 32).astype(np.float64)], TypeError, r"\[0\] must be float32, got float64"),
-    "item of another dimension": (lambda rng: [unit(rng, 3, 32), unit(rng, 3, 16)], ValueError,
-                                  r"\[1\] has dimension 16, the index 32"),
+    "item not an array": (
+        lambda rng: [unit(rng, 3, 32), [[0.0] * 32]],
+        TypeError,
+        r"\[1\] must be a 2-D float32 array \(tokens, dim\), got list",
+    ),
+    "item 1-D": (
+        lambda rng: [unit(rng, 3, 32), unit(rng, 32)],
+        ValueError,
+        r"\[1\] must be a 2-D float32 array \(tokens, dim\), got shape \(32,\)",
+    ),
+    "item float64": (
+        lambda rng: [unit(rng, 3, 32).astype(np.float64)],
+        TypeError,
+        r"\[0\] must be float32, got float64",
+    ),
+    "item of another dimension": (
+        lambda rng: [unit(rng, 3, 32), unit(rng, 3, 16)],
+        ValueError,
+        r"\[1\] has dimension 16, the index 32",
+    ),
     "array of 4 dimensions": (lambda rng: unit(rng, 2, 3, 4, 32), ValueError, r"got an array of shape \(2, 3, 4, 32\)"),
     "3-D float64": (lambda rng: unit(rng, 2, 3, 32).astype(np.float64), TypeError, "must be float32, got float64"),
     "3-D of another dimension": (lambda rng: unit(rng, 2, 3, 16), ValueError, "have dimension 16, the index 32"),
-    "float16 Ragged": (lambda rng: mn.Ragged.from_list([unit(rng, 3, 32)]).astype("float16"), TypeError,
-                       "must hold float32 vectors, got a float16 Ragged"),
-    "Ragged of another dimension": (lambda rng: mn.Ragged.from_list([unit(rng, 3, 16)]), ValueError,
-                                    "have dimension 16, the index 32"),
+    "float16 Ragged": (
+        lambda rng: mn.Ragged.from_list([unit(rng, 3, 32)]).astype("float16"),
+        TypeError,
+        "must hold float32 vectors, got a float16 Ragged",
+    ),
+    "Ragged of another dimension": (
+        lambda rng: mn.Ragged.from_list([unit(rng, 3, 16)]),
+        ValueError,
+        "have dimension 16, the index 32",
+    ),
 }
 
 
@@ -58,8 +76,12 @@ def test_one_error_per_bad_input_for_documents_and_queries(case, rng, small_fde)
 def test_every_accepted_form_gives_the_same_results(rng, small_fde):
     docs = random_docs(rng, 30)
     padded = [unit(rng, 6, 32) for _ in range(4)]
-    forms = {"list": padded, "tuple": tuple(padded), "3-D array": np.stack(padded),
-             "Ragged": mn.Ragged.from_list(padded)}
+    forms = {
+        "list": padded,
+        "tuple": tuple(padded),
+        "3-D array": np.stack(padded),
+        "Ragged": mn.Ragged.from_list(padded),
+    }
     added, searched = {}, {}
     for name, value in forms.items():
         idx = Index.create(None, dim=32, fde=small_fde, token_dtype="float32", fde_dtype="float32")

@@ -36,7 +36,7 @@ def _check(books, width, where):
 
 @dataclass(frozen=True, eq=False)
 class TableTokens:
-    kind: "TableTokenKind"
+    kind: TableTokenKind
     codes: np.ndarray
     offsets: np.ndarray
     scale: np.ndarray
@@ -91,7 +91,7 @@ class TableTokenKind(StorageKind):
 
 @dataclass(frozen=True, eq=False)
 class TableFde:
-    kind: "TableFdeKind"
+    kind: TableFdeKind
     codes: np.ndarray
     scale: np.ndarray
 

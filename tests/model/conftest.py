@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `fixtures` package
 
-from fixtures.checkpoints import Dense  # noqa: E402,F401  (re-exported for the tests here)
-from fixtures.models import ModelStore  # noqa: E402
+from fixtures.checkpoints import Dense  # noqa: F401  (re-exported for the tests here)
+from fixtures.models import ModelStore
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ def _act(x: np.ndarray, kind: str) -> np.ndarray:
     if kind in ("gelu", "torch.nn.modules.activation.GELU"):
         return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)).astype(np.float64))
     if kind in ("gelu_new", "gelu_pytorch_tanh"):
-        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
     if kind in ("relu", "torch.nn.modules.activation.ReLU"):
         return np.maximum(x, 0.0)
     if kind == "torch.nn.modules.activation.Tanh":
@@ -39,7 +39,10 @@ def reference_forward(built, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     eps = cfg["layer_norm_eps"]
     b, s = ids.shape
     if built.architecture == "bert_hash":
-        x = w["embeddings.word_embeddings.embeddings.weight"][ids] @ w["embeddings.word_embeddings.projections.weight"].T
+        x = (
+            w["embeddings.word_embeddings.embeddings.weight"][ids]
+            @ w["embeddings.word_embeddings.projections.weight"].T
+        )
     else:
         x = w["embeddings.word_embeddings.weight"][ids]
     x = x + w["embeddings.token_type_embeddings.weight"][0] + w["embeddings.position_embeddings.weight"][:s]
@@ -61,8 +64,12 @@ def reference_forward(built, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         ctx = (scores / scores.sum(-1, keepdims=True)) @ v
         ctx = ctx.transpose(0, 2, 1, 3).reshape(b, s, heads * hd)
-        a = _ln(lin("attention.output.dense", ctx) + x, w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"], eps)
+        a = _ln(
+            lin("attention.output.dense", ctx) + x,
+            w[p + "attention.output.LayerNorm.weight"],
+            w[p + "attention.output.LayerNorm.bias"],
+            eps,
+        )
         h = _act(lin("intermediate.dense", a), cfg["hidden_act"])
         x = _ln(lin("output.dense", h) + a, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
     for d in built.dense:

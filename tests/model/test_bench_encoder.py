@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_encoder_quick(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_encoder.py"), "--quick", "--json", str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_encoder.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     text = result.stdout
     assert "checked against float64 reference" in text

@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_encoder_precision_quick(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_encoder_precision.py"), "--quick",
-                             "--json", str(out)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_encoder_precision.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for heading in ("# CPU: ", "matmul ceilings", "| precision | runtime | tokens/s", "nDCG@10"):
         assert heading in result.stdout

@@ -45,10 +45,13 @@ def test_export_quantized(store, tmp_path, capsys):
         assert cos.min() > 0.9  # int8 weights: close, not equal (measured figures are in bench/)
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["export", "/definitely/not/here", "out"], "neither an existing folder nor a hub id"),
-    (["export", "no-such-owner/no-such-model", "out"], "could not download|huggingface_hub is not installed"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["export", "/definitely/not/here", "out"], "neither an existing folder nor a hub id"),
+        (["export", "no-such-owner/no-such-model", "out"], "could not download|huggingface_hub is not installed"),
+    ],
+)
 def test_export_errors_are_one_line(argv, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
@@ -68,13 +71,18 @@ def test_export_bad_checkpoint(tmp_path, capsys):
 
 
 def test_help_has_examples():
-    result = subprocess.run([sys.executable, "-m", "muvera_nano.cli", "export", "--help"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "muvera_nano.cli", "export", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     assert "examples:" in result.stdout and "muvera-nano export ./colbert-muvera-nano" in result.stdout
-    top = subprocess.run([sys.executable, "-m", "muvera_nano.cli", "--help"], capture_output=True, text=True,
-                         timeout=60)
+    top = subprocess.run(
+        [sys.executable, "-m", "muvera_nano.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert top.returncode == 0 and "export" in top.stdout
-    usage = subprocess.run([sys.executable, "-m", "muvera_nano.cli", "export"], capture_output=True, text=True,
-                           timeout=60)
-    assert usage.returncode == 2 and "required: SOURCE, OUT_DIR" in usage.stderr.replace("the following arguments are ", "")
+    usage = subprocess.run(
+        [sys.executable, "-m", "muvera_nano.cli", "export"], capture_output=True, text=True, timeout=60
+    )
+    assert usage.returncode == 2 and "required: SOURCE, OUT_DIR" in usage.stderr.replace(
+        "the following arguments are ", ""
+    )

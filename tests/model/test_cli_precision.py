@@ -28,19 +28,47 @@ def test_index_and_search_with_a_reduced_precision(bert_model_folder, tmp_path, 
     real_load = model.load
     monkeypatch.setattr(model, "load", load)
     ix = tmp_path / "ix"
-    assert main(["index", str(_corpus(tmp_path / "d.jsonl")), str(ix), "--model", str(bert_model_folder),
-                 "--precision", precision, "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                str(_corpus(tmp_path / "d.jsonl")),
+                str(ix),
+                "--model",
+                str(bert_model_folder),
+                "--precision",
+                precision,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["search", str(ix), "colbert document 3", "--model", str(bert_model_folder),
-                 "--precision", precision, "--k", "3"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                str(ix),
+                "colbert document 3",
+                "--model",
+                str(bert_model_folder),
+                "--precision",
+                precision,
+                "--k",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert "d" in capsys.readouterr().out
     assert [enc.precision for enc in loaded] == [precision, precision]
 
 
 def test_precision_needs_a_model_and_a_known_value(bert_model_folder, tmp_path, capsys):
     ix = tmp_path / "ix"
-    assert main(["index", str(_corpus(tmp_path / "d.jsonl")), str(ix), "--model", str(bert_model_folder),
-                 "--quiet"]) == 0
+    assert (
+        main(["index", str(_corpus(tmp_path / "d.jsonl")), str(ix), "--model", str(bert_model_folder), "--quiet"]) == 0
+    )
     capsys.readouterr()
     assert main(["search", str(ix), "colbert", "--precision", "int8"]) == 2
     assert "--precision needs --model" in capsys.readouterr().err

@@ -96,7 +96,7 @@ def test_concurrent_calls_from_threads(bert_model_folder):
             barrier.wait()
             for _ in range(5):
                 results[i] = enc.encode(*inputs[i])
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]

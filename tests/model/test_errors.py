@@ -27,8 +27,9 @@ def _edit_json(path, **changes):
 
 
 # -- checkpoint files -------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["model.safetensors", "tokenizer.json", "config.json", "1_Dense/config.json",
-                                  "1_Dense/model.safetensors"])
+@pytest.mark.parametrize(
+    "name", ["model.safetensors", "tokenizer.json", "config.json", "1_Dense/config.json", "1_Dense/model.safetensors"]
+)
 def test_missing_file(ckpt, name):
     (ckpt.folder / name).unlink()
     with pytest.raises(FileNotFoundError, match=f"missing file .*{name}"):
@@ -42,9 +43,14 @@ def test_missing_modules_json(ckpt):
 
 
 def test_no_dense_module(ckpt):
-    (ckpt.folder / "modules.json").write_text(json.dumps(
-        [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (ckpt.folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            ]
+        )
+    )
     with pytest.raises(CheckpointError, match="lists no Dense module"):
         load_checkpoint(ckpt.folder)
 
@@ -53,8 +59,14 @@ def test_no_dense_module(ckpt):
 def test_corrupt_safetensors(ckpt, damage):
     path = ckpt.folder / "model.safetensors"
     data = path.read_bytes()
-    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x07" * 100, "empty": b"",
-                      "bad_header": (40).to_bytes(8, "little") + b"{not json" + data[17:]}[damage])
+    path.write_bytes(
+        {
+            "truncated": data[: len(data) // 2],
+            "garbage": b"\x07" * 100,
+            "empty": b"",
+            "bad_header": (40).to_bytes(8, "little") + b"{not json" + data[17:],
+        }[damage]
+    )
     with pytest.raises(CheckpointError, match="model.safetensors is not a readable safetensors file"):
         load_checkpoint(ckpt.folder)
 
@@ -115,12 +127,15 @@ def test_ambiguous_hash_tensors(tmp_path, change):
         load_checkpoint(built.folder)
 
 
-@pytest.mark.parametrize("key,value,match", [
-    ("query_length", "32", "query_length must be an integer"),
-    ("query_length", 2, "leaves no room"),
-    ("skiplist_words", [1, 2], "skiplist_words must hold strings"),
-    ("do_query_expansion", "yes", "do_query_expansion must be true or false"),
-])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("query_length", "32", "query_length must be an integer"),
+        ("query_length", 2, "leaves no room"),
+        ("skiplist_words", [1, 2], "skiplist_words must hold strings"),
+        ("do_query_expansion", "yes", "do_query_expansion must be true or false"),
+    ],
+)
 def test_bad_pylate_settings(ckpt, key, value, match):
     _edit_json(ckpt.folder / "config_sentence_transformers.json", **{key: value})
     with pytest.raises(CheckpointError, match=match):
@@ -128,8 +143,9 @@ def test_bad_pylate_settings(ckpt, key, value, match):
 
 
 def test_default_prompt_is_refused(ckpt):
-    _edit_json(ckpt.folder / "config_sentence_transformers.json", prompts={"query": "query: "},
-               default_prompt_name="query")
+    _edit_json(
+        ckpt.folder / "config_sentence_transformers.json", prompts={"query": "query: "}, default_prompt_name="query"
+    )
     with pytest.raises(CheckpointError, match="default_prompt_name 'query'"):
         load_checkpoint(ckpt.folder)
 
@@ -160,8 +176,11 @@ def test_hub_id_offline(monkeypatch):
 def test_hub_id_without_huggingface_hub(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
     # no [hub] extra: tokenizers brings huggingface_hub, so only a broken install lacks it
-    with pytest.raises(RuntimeError, match=r"huggingface_hub is not installed \(pip install huggingface_hub\); or "
-                                           "download it elsewhere") as e:
+    with pytest.raises(
+        RuntimeError,
+        match=r"huggingface_hub is not installed \(pip install huggingface_hub\); or "
+        "download it elsewhere",
+    ) as e:
         load_checkpoint("neuml/colbert-muvera-nano")
     assert "[hub]" not in str(e.value)
 
@@ -192,24 +211,30 @@ def test_model_folder_errors(bert_model_folder, tmp_path):
         ColBERT(partial)
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    ({"threads": 0}, ValueError, "threads must be a positive integer"),
-    ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
-    ({"graph_optimization": "max"}, ValueError, "graph_optimization must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"threads": 0}, ValueError, "threads must be a positive integer"),
+        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"graph_optimization": "max"}, ValueError, "graph_optimization must be one of"),
+    ],
+)
 def test_constructor_arguments(bert_model_folder, kwargs, error, match):
     with pytest.raises(error, match=match):
         ColBERT(bert_model_folder, **kwargs)
 
 
-@pytest.mark.parametrize("texts,is_query,match", [
-    ("a single string", True, r"got a single str; wrap it as \[text\]"),
-    ([1, "b"], True, r"texts\[0\] must be a str, got int"),
-    (["a", None], False, r"texts\[1\] must be a str, got NoneType"),
-    ([b"bytes"], False, r"texts\[0\] must be a str, got bytes"),
-    ({"a": 1}, True, "texts must be a list of strings, got dict"),
-    (["a"], "yes", "is_query must be True or False, got str"),
-])
+@pytest.mark.parametrize(
+    "texts,is_query,match",
+    [
+        ("a single string", True, r"got a single str; wrap it as \[text\]"),
+        ([1, "b"], True, r"texts\[0\] must be a str, got int"),
+        (["a", None], False, r"texts\[1\] must be a str, got NoneType"),
+        ([b"bytes"], False, r"texts\[0\] must be a str, got bytes"),
+        ({"a": 1}, True, "texts must be a list of strings, got dict"),
+        (["a"], "yes", "is_query must be True or False, got str"),
+    ],
+)
 def test_encode_arguments(bert_model_folder, texts, is_query, match):
     enc = ColBERT(bert_model_folder, threads=1)
     with pytest.raises(TypeError, match=match):

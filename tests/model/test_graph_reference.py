@@ -5,23 +5,33 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures.checkpoints import Dense
-from fixtures.checkpoints import write_checkpoint
+from fixtures.checkpoints import Dense, write_checkpoint
 from reference_forward import reference_forward
 
 from muvera_nano.model import ColBERT, export
-from muvera_nano.model.onnx_export import ATTENTION_MASK, INPUT_IDS, OPSET
+from muvera_nano.model.onnx_export import OPSET
 
 TOL = 1e-5
 
 EXTRA = {
     # Activations PyLate's fixtures do not use: tanh-approximated GELU and ReLU in the encoder,
     # GELU / Sigmoid / ReLU in Dense layers, a bias-free residual through a projection.
-    "gelu_new": dict(hidden_act="gelu_new", heads=2, dense=(Dense(20, activation="torch.nn.modules.activation.GELU"),
-                                                            Dense(12, bias=True, activation="torch.nn.modules.activation.Sigmoid",
-                                                                  use_residual=True))),
-    "relu": dict(hidden_act="relu", architecture="bert_hash", projections=5, layers=3, heads=8,
-                 dense=(Dense(32, bias=True, activation="torch.nn.modules.activation.ReLU", use_residual=True),)),
+    "gelu_new": dict(
+        hidden_act="gelu_new",
+        heads=2,
+        dense=(
+            Dense(20, activation="torch.nn.modules.activation.GELU"),
+            Dense(12, bias=True, activation="torch.nn.modules.activation.Sigmoid", use_residual=True),
+        ),
+    ),
+    "relu": dict(
+        hidden_act="relu",
+        architecture="bert_hash",
+        projections=5,
+        layers=3,
+        heads=8,
+        dense=(Dense(32, bias=True, activation="torch.nn.modules.activation.ReLU", use_residual=True),),
+    ),
 }
 
 
@@ -30,8 +40,9 @@ def case(request, store, tmp_path_factory):
     name = request.param
     if name in EXTRA:
         root = tmp_path_factory.mktemp(name)
-        built = write_checkpoint(root / "ckpt", seed=11, pylate_config={"query_length": 8, "document_length": 16},
-                                 **EXTRA[name])
+        built = write_checkpoint(
+            root / "ckpt", seed=11, pylate_config={"query_length": 8, "document_length": 16}, **EXTRA[name]
+        )
         export(built.folder, root / "out")
         return built, root / "out"
     return store.checkpoint(name), store.model_folder(name)

@@ -39,10 +39,16 @@ def test_every_source_kind_gives_the_same_encoder(store, tmp_path, monkeypatch):
     assert model.load(checkpoint, threads=1).folder == from_checkpoint.folder  # exported once
     # the hub path, offline from a hub cache, in a fresh process (huggingface_hub reads its
     # settings on import)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(hub_cache(tmp_path / "hub", "someone/bert", checkpoint)),
-           "MUVERA_NANO_CACHE": str(tmp_path / "cache-hub")}
-    code = ("from muvera_nano import model; e = model.load('someone/bert', threads=1); "
-            "print(e.identity.sha256, e.folder, e.identity.settings['source'])")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(hub_cache(tmp_path / "hub", "someone/bert", checkpoint)),
+        "MUVERA_NANO_CACHE": str(tmp_path / "cache-hub"),
+    }
+    code = (
+        "from muvera_nano import model; e = model.load('someone/bert', threads=1); "
+        "print(e.identity.sha256, e.folder, e.identity.settings['source'])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     hub_sha, hub_folder, hub_source = out.stdout.split()

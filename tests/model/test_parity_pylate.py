@@ -10,18 +10,20 @@ from muvera_nano.model import ColBERT
 
 TOL = 1e-5
 
-LONG = ("Late interaction models such as ColBERT keep one vector per token and score a query against a document "
-        "with the sum over query tokens of the best matching document token; this text is long enough to be "
-        "truncated by every checkpoint used here, including the one with the default document length of 180. ") * 5
+LONG = (
+    "Late interaction models such as ColBERT keep one vector per token and score a query against a document "
+    "with the sum over query tokens of the best matching document token; this text is long enough to be "
+    "truncated by every checkpoint used here, including the one with the default document length of 180. "
+) * 5
 
 QUERIES = [
-    "what is colbert?",                       # short: expanded with [MASK] up to query_length
+    "what is colbert?",  # short: expanded with [MASK] up to query_length
     "How does late interaction search rank a document with token vectors on a CPU in Python",  # > query_length
-    "",                                       # empty string
+    "",  # empty string
     "   \t padded with whitespace \n ",
     "\u00a0\u3000non-breaking and ideographic spaces\u3000\u00a0",
     "\x1cfile separator\x1f",
-    "café naïve Straße 中文 日本 λ ж ø",       # non-ASCII: accents stripped by the lower-casing normalizer
+    "café naïve Straße 中文 日本 λ ж ø",  # non-ASCII: accents stripped by the lower-casing normalizer
     "[MASK] [Q] hello [CLS] world [SEP] [PAD] [UNK]",  # added tokens inside the text
     "UPPER Case Query",
     LONG,

@@ -63,7 +63,7 @@ def _workload() -> tuple[list[str], list[str]]:
     for i in rng.choice(len(docs), 48, replace=False):
         words = docs[i].split()
         start = int(rng.integers(0, max(1, len(words) - 10)))
-        queries.append(" ".join(words[start:start + int(rng.integers(4, 10))]))
+        queries.append(" ".join(words[start : start + int(rng.integers(4, 10))]))
     return docs, queries
 
 
@@ -96,8 +96,9 @@ def test_error_and_retrieval_agreement_against_float32(store, float32_outputs, n
     assert enc.precision == precision
     docs, queries, top = _encode(enc)
     assert docs.offsets.tolist() == docs32.offsets.tolist()
-    cosines = np.concatenate([np.sum(docs.tokens * docs32.tokens, axis=1)]
-                             + [np.sum(a * b, axis=1) for a, b in zip(queries, queries32)])
+    cosines = np.concatenate(
+        [np.sum(docs.tokens * docs32.tokens, axis=1)] + [np.sum(a * b, axis=1) for a, b in zip(queries, queries32)]
+    )
     agreement = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, top32)])
     min_cos, median_cos, min_agreement = BOUNDS[name, precision]
     figures = f"min cosine {cosines.min():.5f}, median {np.median(cosines):.5f}, top-10 agreement {agreement:.3f}"
@@ -153,29 +154,43 @@ def test_quantized_folder_runs_int8_only(bert, tmp_path, bert_model_folder):
     export(bert.folder, folder, quantize=True)
     assert ColBERT(folder, threads=1).precision == "int8"
     for precision in ("float32", "bfloat16"):
-        with pytest.raises(ValueError, match=rf"precision='{precision}': this model folder was exported with int8 "
-                                             r"weights \(--quantize\); load it with precision='int8'"):
+        with pytest.raises(
+            ValueError,
+            match=rf"precision='{precision}': this model folder was exported with int8 "
+            r"weights \(--quantize\); load it with precision='int8'",
+        ):
             ColBERT(folder, precision=precision)
     # Quantizing at load and at export give the same graph.
     texts = DOCS[:5]
-    np.testing.assert_array_equal(ColBERT(folder, threads=1, precision="int8").encode_ragged(texts, False).tokens,
-                                  ColBERT(bert_model_folder, threads=1, precision="int8").encode_ragged(texts, False).tokens)
+    np.testing.assert_array_equal(
+        ColBERT(folder, threads=1, precision="int8").encode_ragged(texts, False).tokens,
+        ColBERT(bert_model_folder, threads=1, precision="int8").encode_ragged(texts, False).tokens,
+    )
 
 
 def test_missing_runtimes_name_their_extra(bert_model_folder, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
-    with pytest.raises(ModuleNotFoundError, match=r"precision='bfloat16' needs the openvino package: "
-                                                  r"pip install 'muvera-nano\[openvino\]'"):
+    with pytest.raises(
+        ModuleNotFoundError,
+        match=r"precision='bfloat16' needs the openvino package: "
+        r"pip install 'muvera-nano\[openvino\]'",
+    ):
         ColBERT(bert_model_folder, precision="bfloat16")
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ModuleNotFoundError, match=r"precision='int8' \(quantizing the model's weights at load\) needs "
-                                                  r"the onnx package: pip install 'muvera-nano\[export\]'"):
+    with pytest.raises(
+        ModuleNotFoundError,
+        match=r"precision='int8' \(quantizing the model's weights at load\) needs "
+        r"the onnx package: pip install 'muvera-nano\[export\]'",
+    ):
         ColBERT(bert_model_folder, precision="int8")
 
 
 def test_bfloat16_refused_on_a_cpu_without_bfloat16_instructions():
     check_bfloat16_capable(["BF16", "FP32", "INT8"], "AMD EPYC")  # this machine: accepted
-    with pytest.raises(ValueError, match=r"precision='bfloat16' needs a CPU with bfloat16 matrix instructions "
-                                         r"\(AVX512_BF16 or AMX\); OpenVINO reports none on this CPU \(Old Xeon: "
-                                         r"FP32, INT8\)\. Use precision='int8' or 'float32'"):
+    with pytest.raises(
+        ValueError,
+        match=r"precision='bfloat16' needs a CPU with bfloat16 matrix instructions "
+        r"\(AVX512_BF16 or AMX\); OpenVINO reports none on this CPU \(Old Xeon: "
+        r"FP32, INT8\)\. Use precision='int8' or 'float32'",
+    ):
         check_bfloat16_capable(["FP32", "INT8"], "Old Xeon")

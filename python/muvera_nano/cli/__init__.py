@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
     for p in (parser, *subparsers.choices.values()):  # before or after the command
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="on an error, also print its traceback")
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="on an error, also print its traceback"
+        )
     return parser
 
 
@@ -81,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         message = one_line(e)
         if not isinstance(e, EXPECTED):
-            message = (f"internal error ({type(e).__name__}: {message}); this is a bug, please report it with the "
-                       f"traceback --debug prints")
+            message = (
+                f"internal error ({type(e).__name__}: {message}); this is a bug, please report it with the "
+                f"traceback --debug prints"
+            )
         print(f"muvera-nano {args.command}: error: {message}", file=sys.stderr)
         return 2
 

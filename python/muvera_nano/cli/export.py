@@ -18,15 +18,18 @@ def register(subparsers) -> None:
         "export",
         help="export a PyLate checkpoint to ONNX (model.onnx, tokenizer.json, encoding.json)",
         description="Export a PyLate ColBERT checkpoint (BERT or BertHash) to a model folder: model.onnx, a clean "
-                    "tokenizer.json and encoding.json (prefixes, lengths, expansion, skiplist). No torch needed.",
+        "tokenizer.json and encoding.json (prefixes, lengths, expansion, skiplist). No torch needed.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", metavar="SOURCE", help="checkpoint folder, or a hub id such as owner/name")
     p.add_argument("out_dir", metavar="OUT_DIR", help="model folder to write (created if missing)")
-    p.add_argument("--quantize", action="store_true",
-                   help="store matrix weights as int8 (dynamic quantization). Lossy: outputs differ from PyLate's "
-                        "(on all-MiniLM-L6-v2, median token cosine to float32 0.987); measure before use")
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="store matrix weights as int8 (dynamic quantization). Lossy: outputs differ from PyLate's "
+        "(on all-MiniLM-L6-v2, median token cosine to float32 0.987); measure before use",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
 

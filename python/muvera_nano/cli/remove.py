@@ -15,11 +15,15 @@ EXAMPLES = """examples:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("remove", help="remove documents from an index by id",
-                              description="Remove documents by id, from arguments or a file of one id per line, in "
-                                          "one commit. An index with int ids takes ints. Unknown ids are an error "
-                                          "(nothing is removed) unless --ignore-missing.",
-                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "remove",
+        help="remove documents from an index by id",
+        description="Remove documents by id, from arguments or a file of one id per line, in "
+        "one commit. An index with int ids takes ints. Unknown ids are an error "
+        "(nothing is removed) unless --ignore-missing.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("index", metavar="INDEX_DIR")
     p.add_argument("ids", metavar="ID", nargs="*", help="ids to remove")
     p.add_argument("--ids-file", help="file of ids, one per line (- for stdin)")

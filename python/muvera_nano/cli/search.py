@@ -23,11 +23,15 @@ EXAMPLES = """examples:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("search", help="search an index; JSON lines out",
-                              description="Search an index with one query or a file of queries. Prints one JSON "
-                                          "object per query: {query, id (for files with ids), results: [{id, score}], "
-                                          "ms (search time, query encoding excluded)}.",
-                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "search",
+        help="search an index; JSON lines out",
+        description="Search an index with one query or a file of queries. Prints one JSON "
+        "object per query: {query, id (for files with ids), results: [{id, score}], "
+        "ms (search time, query encoding excluded)}.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("index", metavar="INDEX_DIR")
     p.add_argument("query", metavar="QUERY", nargs="?", help="query text (or use --queries)")
     p.add_argument("--queries", help="file of queries (.jsonl, .csv, .tsv, other: one per line; - for stdin)")
@@ -37,10 +41,18 @@ def register(subparsers) -> None:
     add_text_options(p, "queries")
     p.add_argument("--k", type=positive_int, default=10)
     p.add_argument("--mode", choices=MODES, default="rerank")
-    p.add_argument("--candidates", dest="n_candidates", type=positive_int, default=100,
-                   help="FDE candidates re-scored in rerank mode")
-    p.add_argument("--model", help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
-                                   "was built with, found beside the index or where it was)")
+    p.add_argument(
+        "--candidates",
+        dest="n_candidates",
+        type=positive_int,
+        default=100,
+        help="FDE candidates re-scored in rerank mode",
+    )
+    p.add_argument(
+        "--model",
+        help="model folder, PyLate checkpoint folder or hub id (default: the model the index "
+        "was built with, found beside the index or where it was)",
+    )
     p.add_argument("--threads", type=positive_int, default=None)
     add_precision_option(p)
     p.set_defaults(func=run)
@@ -62,24 +74,34 @@ def run(args) -> int:
     encoder = load(args.model, threads=args.threads, precision=args.precision) if args.model else None
     idx = Index.open(args.index, encoder=encoder)
     if encoder is None and idx.info()["encoder"] is None:
-        raise CommandError(f"{args.index} was built from token vectors, without a model: pass the model that made "
-                           "them with --model")
+        raise CommandError(
+            f"{args.index} was built from token vectors, without a model: pass the model that made them with --model"
+        )
     if args.query is not None:
         items = iter([(None, query)])
     else:
-        items = read_records(args.queries, args.format, text_field=args.text_field, id_field=args.id_field,
-                             title_field=None, encoding=args.encoding, empty=args.empty)
+        items = read_records(
+            args.queries,
+            args.format,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            title_field=None,
+            encoding=args.encoding,
+            empty=args.empty,
+        )
     out = sys.stdout
     # a batch of queries at a time: encoded together, written as soon as searched (bounded memory)
     while batch := list(itertools.islice(items, BATCH)):
         queries = idx.encode_queries([t for _, t in batch])
         for i, (qid, text) in enumerate(batch):
             t = time.perf_counter()
-            res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates,
-                             threads=args.threads)
+            res = idx.search(queries[i], k=args.k, mode=args.mode, n_candidates=args.n_candidates, threads=args.threads)
             ms = 1000 * (time.perf_counter() - t)
-            row = {"query": text, "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
-                   "ms": round(ms, 3)}
+            row = {
+                "query": text,
+                "results": [{"id": d, "score": float(s)} for d, s in zip(res.ids, res.scores)],
+                "ms": round(ms, 3),
+            }
             if args.queries is not None:
                 row = {"id": qid, **row}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

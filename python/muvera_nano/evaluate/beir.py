@@ -29,7 +29,7 @@ def _read_jsonl(path: str, what: str):
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{line_no}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict) or "_id" not in row:
-                raise ValueError(f"{path}:{line_no}: expected an object with an \"_id\" field")
+                raise ValueError(f'{path}:{line_no}: expected an object with an "_id" field')
             yield line_no, row
 
 
@@ -71,6 +71,7 @@ def load_beir(folder: str, split: str = "test") -> BeirDataset:
             query_texts.append(str(row.get("text", "")))
     missing = set(qrels) - set(query_ids)
     if missing:
-        raise ValueError(f"qrels/{split}.tsv names {len(missing)} queries missing from queries.jsonl, "
-                         f"e.g. {sorted(missing)[:3]}")
+        raise ValueError(
+            f"qrels/{split}.tsv names {len(missing)} queries missing from queries.jsonl, e.g. {sorted(missing)[:3]}"
+        )
     return BeirDataset(corpus_ids, corpus_texts, query_ids, query_texts, qrels)

@@ -16,7 +16,7 @@ run scores 0. Rankings are lists of document ids, best first.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 DEFAULT_K = (1, 3, 5, 10)
 
@@ -25,8 +25,16 @@ def _dcg(gains: Iterable[float]) -> float:
     return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
 
 
-def query_metrics(ranking: Sequence, relevance: Mapping, *, k_values: Sequence[int] = DEFAULT_K,
-                  mrr_k: int = 10, ndcg_k: int = 10, map_k: int = 100, beir_k: int = 10) -> dict[str, float]:
+def query_metrics(
+    ranking: Sequence,
+    relevance: Mapping,
+    *,
+    k_values: Sequence[int] = DEFAULT_K,
+    mrr_k: int = 10,
+    ndcg_k: int = 10,
+    map_k: int = 100,
+    beir_k: int = 10,
+) -> dict[str, float]:
     """All metrics for one query: `ranking` (ids, best first) against `relevance` ({id: level})."""
     relevant = {d for d, r in relevance.items() if r > 0}
     if not relevant:

@@ -8,7 +8,8 @@ import json
 import os
 import resource
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,10 +24,22 @@ def _percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q)) if seconds else float("nan")
 
 
-def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", modes: Sequence[str] = MODES,
-             k: int = 100, n_candidates: int = 100, index_path: str | None = None, token_dtype: str = "float16",
-             fde_dtype: str = "float16", backend: str = "exact", ignore_identical_ids: bool = False,
-             threads: int | None = None, progress=None) -> dict:
+def evaluate(
+    dataset: str | BeirDataset,
+    *,
+    encoder: Any,
+    split: str = "test",
+    modes: Sequence[str] = MODES,
+    k: int = 100,
+    n_candidates: int = 100,
+    index_path: str | None = None,
+    token_dtype: str = "float16",
+    fde_dtype: str = "float16",
+    backend: str = "exact",
+    ignore_identical_ids: bool = False,
+    threads: int | None = None,
+    progress=None,
+) -> dict:
     """Runs the evaluation; returns a JSON-ready report (see `format_table`)."""
     ds = load_beir(dataset, split) if isinstance(dataset, (str, os.PathLike)) else dataset
     say = progress or (lambda message: None)
@@ -36,8 +49,14 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
 
     say(f"indexing {len(ds.corpus_ids)} documents")
     t0 = time.perf_counter()
-    idx = Index.create(index_path, encoder=encoder, token_dtype=token_dtype, fde_dtype=fde_dtype, backend=backend,
-                       overwrite=index_path is not None)
+    idx = Index.create(
+        index_path,
+        encoder=encoder,
+        token_dtype=token_dtype,
+        fde_dtype=fde_dtype,
+        backend=backend,
+        overwrite=index_path is not None,
+    )
     idx.add(ds.corpus_texts, ids=ds.corpus_ids, threads=threads)
     build_s = time.perf_counter() - t0
 
@@ -46,25 +65,43 @@ def evaluate(dataset: str | BeirDataset, *, encoder: Any, split: str = "test", m
     queries = idx.encode_queries(ds.query_texts)
     encode_s = time.perf_counter() - t0
 
-    report = {"dataset": str(dataset) if isinstance(dataset, (str, os.PathLike)) else "<in memory>", "split": split,
-              "documents": len(ds.corpus_ids), "queries": len(ds.query_ids), "k": k, "n_candidates": n_candidates,
-              "token_dtype": token_dtype, "fde_dtype": fde_dtype, "backend": backend, "fde": idx.fde.to_dict(),
-              "index_seconds": build_s, "index_docs_per_s": len(ds.corpus_ids) / build_s,
-              "query_encoding_ms_per_query": 1000 * encode_s / max(1, len(ds.query_ids)),
-              "index_bytes": sum(idx.info()["bytes"].values()),
-              "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "modes": {}}
+    report = {
+        "dataset": str(dataset) if isinstance(dataset, (str, os.PathLike)) else "<in memory>",
+        "split": split,
+        "documents": len(ds.corpus_ids),
+        "queries": len(ds.query_ids),
+        "k": k,
+        "n_candidates": n_candidates,
+        "token_dtype": token_dtype,
+        "fde_dtype": fde_dtype,
+        "backend": backend,
+        "fde": idx.fde.to_dict(),
+        "index_seconds": build_s,
+        "index_docs_per_s": len(ds.corpus_ids) / build_s,
+        "query_encoding_ms_per_query": 1000 * encode_s / max(1, len(ds.query_ids)),
+        "index_bytes": sum(idx.info()["bytes"].values()),
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "modes": {},
+    }
     for mode in modes:
         say(f"searching: {mode}")
         run, latencies = {}, []
         for i, qid in enumerate(ds.query_ids):
             t = time.perf_counter()
-            res = idx.search(queries[i], k=k + 1 if ignore_identical_ids else k, mode=mode, n_candidates=n_candidates,
-                             threads=threads)
+            res = idx.search(
+                queries[i],
+                k=k + 1 if ignore_identical_ids else k,
+                mode=mode,
+                n_candidates=n_candidates,
+                threads=threads,
+            )
             latencies.append(time.perf_counter() - t)
             ranked = [d for d in res.ids if not (ignore_identical_ids and d == qid)][:k]
             run[qid] = ranked
         metrics = retrieval_metrics(run, ds.qrels, map_k=k)
-        metrics.update({"latency_p50_ms": _percentile_ms(latencies, 50), "latency_p99_ms": _percentile_ms(latencies, 99)})
+        metrics.update(
+            {"latency_p50_ms": _percentile_ms(latencies, 50), "latency_p99_ms": _percentile_ms(latencies, 99)}
+        )
         report["modes"][mode] = metrics
     return report
 
@@ -76,11 +113,13 @@ def format_table(report: dict, metrics: Sequence[str] = TABLE_METRICS) -> str:
     for mode, m in report["modes"].items():
         cells = [mode] + [f"{m[k]:.4f}" for k in metrics] + [f"{m['latency_p50_ms']:.2f}", f"{m['latency_p99_ms']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append(f"\n{report['documents']} documents, {report['queries']} queries; index built in "
-                 f"{report['index_seconds']:.1f} s ({report['index_docs_per_s']:,.0f} docs/s), "
-                 f"{report['index_bytes'] / 1e6:.1f} MB; query encoding {report['query_encoding_ms_per_query']:.2f} ms "
-                 f"per query (not in the latencies); tokens {report['token_dtype']}, FDE {report['fde_dtype']}, "
-                 f"candidates {report['n_candidates']} ({report['backend']})")
+    lines.append(
+        f"\n{report['documents']} documents, {report['queries']} queries; index built in "
+        f"{report['index_seconds']:.1f} s ({report['index_docs_per_s']:,.0f} docs/s), "
+        f"{report['index_bytes'] / 1e6:.1f} MB; query encoding {report['query_encoding_ms_per_query']:.2f} ms "
+        f"per query (not in the latencies); tokens {report['token_dtype']}, FDE {report['fde_dtype']}, "
+        f"candidates {report['n_candidates']} ({report['backend']})"
+    )
     return "\n".join(lines)
 
 

@@ -16,6 +16,22 @@ from .search import MODES, SearchResult
 from .segment import SegmentInfo
 from .stream import BuildProgress, IndexBuildError
 
-__all__ = ["BACKENDS", "BuildProgress", "GraphConfig", "Index", "IndexBuildError", "IndexFormatError", "Job",
-           "MERGE_MODES", "MODES", "PQFdeKind", "PQTokenKind", "PreparedSegment", "SearchResult", "SegmentInfo",
-           "StorageKind", "TieredMergePolicy", "register_kind"]
+__all__ = [
+    "BACKENDS",
+    "MERGE_MODES",
+    "MODES",
+    "BuildProgress",
+    "GraphConfig",
+    "Index",
+    "IndexBuildError",
+    "IndexFormatError",
+    "Job",
+    "PQFdeKind",
+    "PQTokenKind",
+    "PreparedSegment",
+    "SearchResult",
+    "SegmentInfo",
+    "StorageKind",
+    "TieredMergePolicy",
+    "register_kind",
+]

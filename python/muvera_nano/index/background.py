@@ -54,10 +54,14 @@ class BackgroundMerges:
                 return
             try:
                 index._maintain(threads=None, stop=self.stop)
-            except Exception as e:  # noqa: BLE001 - reported, and the thread carries on
+            except Exception as e:
                 self.error = e
-                warnings.warn(f"muvera-nano: a background merge failed ({type(e).__name__}: {e}); the index keeps "
-                              "its last committed state", RuntimeWarning, stacklevel=1)
+                warnings.warn(
+                    f"muvera-nano: a background merge failed ({type(e).__name__}: {e}); the index keeps "
+                    "its last committed state",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
             finally:
                 del index
             with self._cond:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -40,9 +41,13 @@ def chunks(lengths: np.ndarray, documents: int, tokens: int) -> Iterator[tuple[i
 
 def items(tokens: Ragged, start: int, stop: int) -> Ragged:
     """Documents start..stop of a Ragged, without copying the token rows."""
-    off = tokens.offsets[start:stop + 1]
-    return Ragged(tokens.tokens[off[0]:off[-1]], off - off[0], None if tokens.scales is None else
-                  tokens.scales[off[0]:off[-1]], dtype=tokens.dtype)
+    off = tokens.offsets[start : stop + 1]
+    return Ragged(
+        tokens.tokens[off[0] : off[-1]],
+        off - off[0],
+        None if tokens.scales is None else tokens.scales[off[0] : off[-1]],
+        dtype=tokens.dtype,
+    )
 
 
 @dataclass(frozen=True)
@@ -59,39 +64,50 @@ class PreparedSegment:
     graph: FileRecord | None = None
 
 
-def build_stored(tokens: Ragged, fde_rows: np.ndarray, kinds: Mapping[str, Any],
-                 codebooks: Mapping[str, Any], threads) -> tuple[Any, Any]:
+def build_stored(
+    tokens: Ragged, fde_rows: np.ndarray, kinds: Mapping[str, Any], codebooks: Mapping[str, Any], threads
+) -> tuple[Any, Any]:
     """The stored forms of float32 token vectors and FDE rows in the given kinds."""
-    return (kinds[TOKENS].build(tokens, codebooks.get(TOKENS), threads),
-            kinds[FDE].build(fde_rows, codebooks.get(FDE), threads))
+    return (
+        kinds[TOKENS].build(tokens, codebooks.get(TOKENS), threads),
+        kinds[FDE].build(fde_rows, codebooks.get(FDE), threads),
+    )
 
 
-def memory_segment(name: str, stored: tuple[Any, Any], ids: SegmentIds | None, settings: IndexSettings,
-                   threads) -> Segment:
+def memory_segment(
+    name: str, stored: tuple[Any, Any], ids: SegmentIds | None, settings: IndexSettings, threads
+) -> Segment:
     """A new in-memory segment (ids may come later, at commit)."""
     seg = Segment(name, stored[0], stored[1], ids)
     return seg.replace(graph=None if settings.graph is None else build_graph(seg.fde, settings.graph, threads))
 
 
-def write_prepared(job_folder: str, job_id: str, stored: tuple[Any, Any], ids: tuple | None,
-                   settings: IndexSettings, threads) -> PreparedSegment:
+def write_prepared(
+    job_folder: str, job_id: str, stored: tuple[Any, Any], ids: tuple | None, settings: IndexSettings, threads
+) -> PreparedSegment:
     """Writes a chunk's stored forms (and graph) into a job's folder."""
     prefix = uuid.uuid4().hex[:12]
     tokens, fde = stored
-    files = {part: save_array(job_folder, f"{prefix}.{part}.npy", a, sync_folder=False)
-             for part, a in {**tokens.arrays(), **fde.arrays()}.items()}
+    files = {
+        part: save_array(job_folder, f"{prefix}.{part}.npy", a, sync_folder=False)
+        for part, a in {**tokens.arrays(), **fde.arrays()}.items()
+    }
     graph = None
     if settings.graph is not None:
-        graph = save_graph(job_folder, f"{prefix}.hnsw.usearch", build_graph(fde, settings.graph, threads),
-                           sync_folder=False)
+        graph = save_graph(
+            job_folder, f"{prefix}.hnsw.usearch", build_graph(fde, settings.graph, threads), sync_folder=False
+        )
     storage = {TOKENS: tokens.kind.to_dict(), FDE: fde.kind.to_dict()}
     return PreparedSegment(job_id, len(tokens), tokens.n_tokens, storage, files, ids, graph)
 
 
-def open_prepared(job_folder: str, prepared: PreparedSegment, kinds: Mapping[str, Any],
-                  codebooks: Mapping[str, Any]) -> tuple[Any, Any]:
+def open_prepared(
+    job_folder: str, prepared: PreparedSegment, kinds: Mapping[str, Any], codebooks: Mapping[str, Any]
+) -> tuple[Any, Any]:
     """A prepared segment's stored forms, memory-mapped from the job's folder."""
     arrays = {part: load_array(job_folder, rec, verify=False) for part, rec in prepared.files.items()}
     where = f"prepared segment in {os.path.basename(job_folder)}"
-    return (kinds[TOKENS].open(arrays, codebooks.get(TOKENS), where),
-            kinds[FDE].open(arrays, codebooks.get(FDE), where))
+    return (
+        kinds[TOKENS].open(arrays, codebooks.get(TOKENS), where),
+        kinds[FDE].open(arrays, codebooks.get(FDE), where),
+    )

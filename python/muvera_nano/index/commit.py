@@ -17,8 +17,9 @@ import dataclasses
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,17 @@ from .._atomic import fsync_dir
 from .files import FileRecord, IndexFormatError, check_file, load_array, save_array
 from .graph import save_graph
 from .jobs import remove_dead_jobs
-from .manifest import LOCK, MANIFEST, OWNED_PREFIXES, Manifest, SegmentRecord, generation_on_disk, \
-    read_manifest, referenced_files, write_manifest
+from .manifest import (
+    LOCK,
+    MANIFEST,
+    OWNED_PREFIXES,
+    Manifest,
+    SegmentRecord,
+    generation_on_disk,
+    read_manifest,
+    referenced_files,
+    write_manifest,
+)
 from .segment import Segment, open_segment
 from .storage import kind_from_spec
 
@@ -41,7 +51,7 @@ class Snapshot:
     segments: tuple[Segment, ...]
     codebooks: dict[str, tuple[Any, dict[str, np.ndarray]]]
 
-    def replace(self, **changes) -> "Snapshot":
+    def replace(self, **changes) -> Snapshot:
         return dataclasses.replace(self, **changes)
 
 
@@ -52,7 +62,7 @@ class Store:
         self.folder = folder
 
     @classmethod
-    def create(cls, path: str | os.PathLike | None, manifest: Manifest, *, overwrite: bool) -> "Store":
+    def create(cls, path: str | os.PathLike | None, manifest: Manifest, *, overwrite: bool) -> Store:
         """A new index at `path` (None: in memory) holding the empty `manifest`; an existing index
         folder is replaced only with `overwrite`, anything else is never deleted."""
         if path is None:
@@ -60,8 +70,9 @@ class Store:
         folder = os.path.abspath(os.fspath(path))
         if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
             if not overwrite:
-                raise FileExistsError(f"{folder} exists and is not an empty folder; pass overwrite=True "
-                                      "(--overwrite) to replace it")
+                raise FileExistsError(
+                    f"{folder} exists and is not an empty folder; pass overwrite=True (--overwrite) to replace it"
+                )
             if not os.path.isfile(os.path.join(folder, MANIFEST)):
                 raise FileExistsError(f"{folder} is not a muvera-nano index; refusing to delete it")
             shutil.rmtree(folder)
@@ -91,8 +102,11 @@ class Store:
             kind = kind_from_spec(role, book.kind, where)
             kind.check_codebooks(arrays, manifest.settings.width(role), where)
             codebooks[role] = (kind, arrays)
-        old = {} if previous is None or previous.manifest.codebooks != manifest.codebooks else \
-            {seg.name: seg for seg in previous.segments}
+        old = (
+            {}
+            if previous is None or previous.manifest.codebooks != manifest.codebooks
+            else {seg.name: seg for seg in previous.segments}
+        )
         segments = []
         for rec in manifest.segments:
             seg = old.get(rec.name)

@@ -25,7 +25,7 @@ _STORED = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16, 
 class DenseTokens:
     """Token vectors of one element type, as a Ragged the MaxSim kernels read in place."""
 
-    kind: "DenseTokenKind"
+    kind: DenseTokenKind
     ragged: Ragged
 
     def __len__(self) -> int:
@@ -66,7 +66,10 @@ class DenseTokenKind(StorageKind):
         return self.dtype
 
     def layout(self, width: int) -> L.Layout:
-        parts = {"tokens": L.Part(L.ROWS, _STORED[self.dtype], (width,), "offsets"), "offsets": L.Part(L.OFFSETS, np.int64)}
+        parts = {
+            "tokens": L.Part(L.ROWS, _STORED[self.dtype], (width,), "offsets"),
+            "offsets": L.Part(L.OFFSETS, np.int64),
+        }
         if self.dtype == "int8":
             parts["scales"] = L.Part(L.ROWS, np.float32, (), "offsets")
         return parts
@@ -77,7 +80,9 @@ class DenseTokenKind(StorageKind):
 
     def open(self, arrays, codebooks, where: str) -> DenseTokens:
         try:
-            return DenseTokens(self, Ragged(arrays["tokens"], arrays["offsets"], arrays.get("scales"), dtype=self.dtype))
+            return DenseTokens(
+                self, Ragged(arrays["tokens"], arrays["offsets"], arrays.get("scales"), dtype=self.dtype)
+            )
         except (TypeError, ValueError) as e:
             raise IndexFormatError(f"{where}: inconsistent token store ({e})") from None
 
@@ -87,7 +92,7 @@ class DenseTokenKind(StorageKind):
 class DenseFde:
     """FDE rows of one element type (int8 with a float32 scale per row), scanned in place."""
 
-    kind: "DenseFdeKind"
+    kind: DenseFdeKind
     rows: np.ndarray  # (n, D)
     scales: np.ndarray | None
 
@@ -141,8 +146,10 @@ class DenseFdeKind(StorageKind):
     def open(self, arrays, codebooks, where: str) -> DenseFde:
         rows, scales = arrays["fde"], arrays.get("fde_scales")
         if rows.ndim != 2 or (scales is not None and scales.shape != rows.shape[:1]):
-            raise IndexFormatError(f"{where}: FDE rows of shape {rows.shape} with scales of shape "
-                                   f"{None if scales is None else scales.shape}")
+            raise IndexFormatError(
+                f"{where}: FDE rows of shape {rows.shape} with scales of shape "
+                f"{None if scales is None else scales.shape}"
+            )
         return DenseFde(self, rows, scales)
 
 
@@ -151,6 +158,7 @@ def _factory(cls, name):
         if set(spec) != {"kind"}:
             raise ValueError(f"{name} storage takes no parameters")
         return cls(name)
+
     return make
 
 

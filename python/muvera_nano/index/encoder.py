@@ -22,8 +22,10 @@ def as_encoder(encoder: Any):
 
         return model.load(encoder)
     if not all(hasattr(encoder, a) for a in ("encode_ragged", "dim", "identity")):
-        raise TypeError(f"encoder must be a muvera_nano.model.ColBERT, a model or checkpoint folder or a hub id, "
-                        f"got {type(encoder).__name__}")
+        raise TypeError(
+            f"encoder must be a muvera_nano.model.ColBERT, a model or checkpoint folder or a hub id, "
+            f"got {type(encoder).__name__}"
+        )
     return encoder
 
 
@@ -32,9 +34,11 @@ def check_encoder(identity: dict | None, dim: int, encoder, where: str) -> None:
     if encoder.dim != dim:
         raise ValueError(f"the encoder produces {encoder.dim}-dimensional vectors, the index at {where} holds {dim}")
     if identity is not None and encoder.identity.sha256 != identity["sha256"]:
-        raise ValueError(f"the index at {where} was built with another model (content sha256 "
-                         f"{identity['sha256'][:12]}, this one {encoder.identity.sha256[:12]}); "
-                         "its vectors would not be comparable")
+        raise ValueError(
+            f"the index at {where} was built with another model (content sha256 "
+            f"{identity['sha256'][:12]}, this one {encoder.identity.sha256[:12]}); "
+            "its vectors would not be comparable"
+        )
 
 
 def model_location(encoder, index_folder: str | None) -> dict | None:
@@ -74,5 +78,7 @@ def find_model(identity: dict, location: dict | None, index_folder: str | None):
     if not places:
         raise FileNotFoundError(f"the index at {where} does not record where its model folder is; {HOW}")
     state = f"{' and '.join(other)} holds another model" if other else "it is not there"
-    raise FileNotFoundError(f"the index at {where} was built with the model folder {' or '.join(places)} "
-                            f"(content sha256 {identity['sha256'][:12]}), but {state}; {HOW}")
+    raise FileNotFoundError(
+        f"the index at {where} was built with the model folder {' or '.join(places)} "
+        f"(content sha256 {identity['sha256'][:12]}), but {state}; {HOW}"
+    )

@@ -33,7 +33,7 @@ class FileRecord:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FileRecord":
+    def from_dict(cls, d: dict) -> FileRecord:
         try:
             shape = None if d.get("shape") is None else tuple(int(x) for x in d["shape"])
             return cls(str(d["file"]), int(d["bytes"]), str(d["sha256"]), d.get("dtype"), shape)
@@ -80,7 +80,7 @@ class NpyWriter:
         error = RuntimeError("aborted")
         self._publish.__exit__(RuntimeError, error, None)  # published()'s clean-up; returns without raising
 
-    def __enter__(self) -> "NpyWriter":
+    def __enter__(self) -> NpyWriter:
         return self
 
     def __exit__(self, kind, value, tb) -> None:
@@ -114,7 +114,9 @@ def check_file(folder: str, record: FileRecord, *, verify: bool) -> str:
         raise IndexFormatError(f"{path}: missing (the manifest names it)")
     size = os.path.getsize(path)
     if size != record.bytes:
-        raise IndexFormatError(f"{path}: {size} bytes on disk, the manifest says {record.bytes} (truncated or replaced)")
+        raise IndexFormatError(
+            f"{path}: {size} bytes on disk, the manifest says {record.bytes} (truncated or replaced)"
+        )
     if verify and sha256_file(path) != record.sha256:
         raise IndexFormatError(f"{path}: contents differ from what was written (checksum mismatch)")
     return path
@@ -126,13 +128,16 @@ def _data_offset(path: str, record: FileRecord) -> int:
     with open(path, "rb") as f:
         try:
             version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read_header(f)
         except ValueError as e:
             raise IndexFormatError(f"{path}: not a .npy array file ({e})") from None
         if fortran or dtype.str != record.dtype or tuple(shape) != record.shape:
-            raise IndexFormatError(f"{path}: holds {dtype.str} {tuple(shape)}, the manifest says "
-                                   f"{record.dtype} {record.shape}")
+            raise IndexFormatError(
+                f"{path}: holds {dtype.str} {tuple(shape)}, the manifest says {record.dtype} {record.shape}"
+            )
         return f.tell()
 
 

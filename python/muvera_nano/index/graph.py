@@ -43,7 +43,7 @@ class GraphConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GraphConfig":
+    def from_dict(cls, d: dict) -> GraphConfig:
         return cls(**d)
 
 
@@ -68,8 +68,14 @@ def build_graph(fde, cfg: GraphConfig, threads: int | None):
     index proposes the candidates the original did. Rows go in as float32 a chunk at a time,
     in row order, so the float32 copy stays small."""
     UIndex = _usearch()
-    g = UIndex(ndim=fde.width, metric="ip", dtype=cfg.dtype, connectivity=cfg.connectivity,
-               expansion_add=cfg.expansion_add, expansion_search=cfg.expansion_search)
+    g = UIndex(
+        ndim=fde.width,
+        metric="ip",
+        dtype=cfg.dtype,
+        connectivity=cfg.connectivity,
+        expansion_add=cfg.expansion_add,
+        expansion_search=cfg.expansion_search,
+    )
     for start in range(0, len(fde), _CHUNK):
         rows = slice(start, min(start + _CHUNK, len(fde)))
         g.add(np.arange(rows.start, rows.stop, dtype=np.uint64), fde.to_float32(rows), threads=threads or 0)
@@ -90,14 +96,17 @@ def open_graph(folder: str, record: FileRecord, n: int, ndim: int, cfg: GraphCon
     except Exception as e:  # usearch raises plain RuntimeError/ValueError on foreign files
         raise IndexFormatError(f"{path}: not a usearch index ({e})") from None
     if g is None or g.ndim != ndim or len(g) != n:
-        raise IndexFormatError(f"{path}: holds {None if g is None else len(g)} vectors of dimension "
-                               f"{None if g is None else g.ndim}, expected {n} of {ndim}")
+        raise IndexFormatError(
+            f"{path}: holds {None if g is None else len(g)} vectors of dimension "
+            f"{None if g is None else g.ndim}, expected {n} of {ndim}"
+        )
     g.expansion_search = cfg.expansion_search
     return g
 
 
-def graph_candidates(graph, query_fdes: np.ndarray, count: int, deleted: np.ndarray | None,
-                     threads: int | None) -> list[np.ndarray]:
+def graph_candidates(
+    graph, query_fdes: np.ndarray, count: int, deleted: np.ndarray | None, threads: int | None
+) -> list[np.ndarray]:
     """Per query, up to `count` live row indices the graph finds closest (unordered)."""
     n_deleted = 0 if deleted is None else int(deleted.sum())
     want = min(len(graph), count + n_deleted)

@@ -4,7 +4,8 @@ only when something needs it (adding, removing, looking up)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class SegmentIds:
         self._offsets = arrays.get("id_offsets")
 
     @classmethod
-    def from_ids(cls, ids: Sequence[Any], kind: str) -> "SegmentIds":
+    def from_ids(cls, ids: Sequence[Any], kind: str) -> SegmentIds:
         return cls(kind, encode_ids(ids, kind))
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -72,7 +73,7 @@ class SegmentIds:
         if self.kind == INT:
             return self._ints[rows].tolist()
         data, off = self._bytes, self._offsets
-        return [bytes(data[off[r]:off[r + 1]]).decode("utf-8") for r in np.asarray(rows).tolist()]
+        return [bytes(data[off[r] : off[r + 1]]).decode("utf-8") for r in np.asarray(rows).tolist()]
 
 
 def new_ids(ids: Sequence[Any] | None, n: int, kind: str | None, next_int_id: int, existing) -> tuple[list, str]:

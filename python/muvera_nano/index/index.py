@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from .settings import IndexSettings
 from .storage import FDE, ROLES, STAGING, TOKENS, kind_from_spec, same_kind
 from .vectors import as_ragged
 
-__all__ = ["Index", "MERGE_MODES"]
+__all__ = ["MERGE_MODES", "Index"]
 
 MERGE_MODES = ("commit", "background", "off")
 _LARGE_COLLECTION = 1 << 40  # documents: what training_documents() asks a kind's training_sample()
@@ -61,13 +62,20 @@ class Index:
     background thread (``merge="background"``) or when :meth:`merge` is called (``merge="off"``).
     """
 
-    def __init__(self, store: Store, state: Snapshot, encoder: Any, merge: str = "commit",
-                 merge_policy: TieredMergePolicy | None = None):
+    def __init__(
+        self,
+        store: Store,
+        state: Snapshot,
+        encoder: Any,
+        merge: str = "commit",
+        merge_policy: TieredMergePolicy | None = None,
+    ):
         if merge not in MERGE_MODES:
             raise ValueError(f"merge must be one of {MERGE_MODES}, got {merge!r}")
         if merge_policy is not None and not isinstance(merge_policy, TieredMergePolicy):
-            raise TypeError(f"merge_policy must be a muvera_nano.index.TieredMergePolicy, got "
-                            f"{type(merge_policy).__name__}")
+            raise TypeError(
+                f"merge_policy must be a muvera_nano.index.TieredMergePolicy, got {type(merge_policy).__name__}"
+            )
         self._store = store
         self._state = state
         self._encoder = encoder
@@ -80,10 +88,21 @@ class Index:
 
     # ------------------------------------------------------------------ creation / opening
     @classmethod
-    def create(cls, path: str | os.PathLike | None, *, dim: int | None = None, encoder: Any = None,
-               fde: FDEConfig | None = None, token_dtype: Any = "float16", fde_dtype: Any = "float16",
-               backend: str = "exact", graph: GraphConfig | None = None, overwrite: bool = False,
-               merge: str = "commit", merge_policy: TieredMergePolicy | None = None) -> "Index":
+    def create(
+        cls,
+        path: str | os.PathLike | None,
+        *,
+        dim: int | None = None,
+        encoder: Any = None,
+        fde: FDEConfig | None = None,
+        token_dtype: Any = "float16",
+        fde_dtype: Any = "float16",
+        backend: str = "exact",
+        graph: GraphConfig | None = None,
+        overwrite: bool = False,
+        merge: str = "commit",
+        merge_policy: TieredMergePolicy | None = None,
+    ) -> Index:
         """A new, empty index in folder `path` (None: in memory until :meth:`save`).
 
         dim: token dimension (taken from the encoder when one is given). encoder: a ColBERT, or
@@ -104,9 +123,15 @@ class Index:
             dim = enc.dim
         if dim is None:
             raise ValueError("dim is required when no encoder is given")
-        settings = IndexSettings.create(dim=dim, fde=fde, token_dtype=token_dtype, fde_dtype=fde_dtype,
-                                        backend=backend, graph=graph,
-                                        encoder=None if enc is None else enc.identity.to_dict())
+        settings = IndexSettings.create(
+            dim=dim,
+            fde=fde,
+            token_dtype=token_dtype,
+            fde_dtype=fde_dtype,
+            backend=backend,
+            graph=graph,
+            encoder=None if enc is None else enc.identity.to_dict(),
+        )
         folder = None if path is None else os.path.abspath(os.fspath(path))
         location = model_location(enc, folder)
         if overwrite and location and folder and os.path.commonpath([location["path"], folder]) == folder:
@@ -116,8 +141,15 @@ class Index:
         return cls(store, Snapshot(manifest, (), {}), enc, merge, merge_policy)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, encoder: Any = None, verify: bool = False, merge: str = "commit",
-             merge_policy: TieredMergePolicy | None = None) -> "Index":
+    def open(
+        cls,
+        path: str | os.PathLike,
+        *,
+        encoder: Any = None,
+        verify: bool = False,
+        merge: str = "commit",
+        merge_policy: TieredMergePolicy | None = None,
+    ) -> Index:
         """Opens an index folder, memory-mapping its arrays. A manifest that does not match its
         checksum, and files that do not match the manifest (missing, truncated, foreign, another
         dtype or shape), are refused; small files are always checksummed, the large ones too
@@ -151,12 +183,21 @@ class Index:
             store = Store.create(folder, empty, overwrite=overwrite)
             generation = empty.generation + 1
             with store.writer_lock():
-                books = {role: CodebookRecord(kind.to_dict(), {part: save_array(
-                    folder, f"ix-{generation:08d}.{role}.{part}.npy", a) for part, a in arrays.items()},
-                    state.manifest.codebooks[role].documents) for role, (kind, arrays) in state.codebooks.items()}
+                books = {
+                    role: CodebookRecord(
+                        kind.to_dict(),
+                        {
+                            part: save_array(folder, f"ix-{generation:08d}.{role}.{part}.npy", a)
+                            for part, a in arrays.items()
+                        },
+                        state.manifest.codebooks[role].documents,
+                    )
+                    for role, (kind, arrays) in state.codebooks.items()
+                }
                 segments = tuple(store.write_segment(seg, generation) for seg in state.segments)
-                manifest = empty.replace(generation=generation, segments=tuple(s.record for s in segments),
-                                         codebooks=books)
+                manifest = empty.replace(
+                    generation=generation, segments=tuple(s.record for s in segments), codebooks=books
+                )
                 store.publish(manifest)
             self._store, self._state = store, state.replace(manifest=manifest, segments=segments)
 
@@ -168,7 +209,7 @@ class Index:
             self._background = None
             self._merge_mode = "off"
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -232,8 +273,10 @@ class Index:
         return sum(s.n_live for s in self._segments)
 
     def __repr__(self) -> str:
-        return (f"Index({len(self)} documents, {len(self._segments)} segments, dim {self.dim}, tokens {self.token_dtype}, "
-                f"FDE {self.fde.output_dim} x {self.fde_dtype}, {self.backend}, {self.path or 'in memory'})")
+        return (
+            f"Index({len(self)} documents, {len(self._segments)} segments, dim {self.dim}, tokens {self.token_dtype}, "
+            f"FDE {self.fde.output_dim} x {self.fde_dtype}, {self.backend}, {self.path or 'in memory'})"
+        )
 
     def info(self) -> dict:
         """What the index holds: counts, settings, encoder and model location, the storage kinds
@@ -242,9 +285,16 @@ class Index:
         state = self._state
         m, segs = state.manifest, state.segments
         parts: dict[str, int] = {}
-        sizes = ((part, rec.bytes) for part, rec in m.records()) if self.path else \
-            ((part, a.nbytes) for seg in segs for part, a in [*seg.arrays().items(), ("deleted", seg.deleted)]
-             if a is not None)
+        sizes = (
+            ((part, rec.bytes) for part, rec in m.records())
+            if self.path
+            else (
+                (part, a.nbytes)
+                for seg in segs
+                for part, a in [*seg.arrays().items(), ("deleted", seg.deleted)]
+                if a is not None
+            )
+        )
         for part, size in sizes:
             parts[part] = parts.get(part, 0) + size
         if self.path:
@@ -256,22 +306,42 @@ class Index:
             row["segments"] += 1
             row["documents"] += seg.n_live
         s = m.settings.to_dict()
-        return {"path": self.path, "documents": len(self), "stored_documents": sum(x.n for x in segs),
-                "deleted": sum(x.n - x.n_live for x in segs), "tokens": sum(x.tokens.n_tokens for x in segs),
-                "segments": len(segs), "generation": m.generation, "dim": self.dim, "token_dtype": self.token_dtype,
-                "fde_dtype": self.fde_dtype, "fde": s["fde"], "fde_dim": self.fde.output_dim, "backend": s["backend"],
-                "storage": list(storage.values()),
-                "codebooks": {role: {"kind": b.kind, "documents": b.documents} for role, b in m.codebooks.items()},
-                "id_kind": m.id_kind, "encoder": s["encoder"], "model": m.model, "bytes": parts,
-                "created_by": m.created_by}
+        return {
+            "path": self.path,
+            "documents": len(self),
+            "stored_documents": sum(x.n for x in segs),
+            "deleted": sum(x.n - x.n_live for x in segs),
+            "tokens": sum(x.tokens.n_tokens for x in segs),
+            "segments": len(segs),
+            "generation": m.generation,
+            "dim": self.dim,
+            "token_dtype": self.token_dtype,
+            "fde_dtype": self.fde_dtype,
+            "fde": s["fde"],
+            "fde_dim": self.fde.output_dim,
+            "backend": s["backend"],
+            "storage": list(storage.values()),
+            "codebooks": {role: {"kind": b.kind, "documents": b.documents} for role, b in m.codebooks.items()},
+            "id_kind": m.id_kind,
+            "encoder": s["encoder"],
+            "model": m.model,
+            "bytes": parts,
+            "created_by": m.created_by,
+        }
 
     def ids(self) -> list:
         """Every live document id, in index order."""
         return [i for seg in self._segments for i in seg.ids.get(seg.live_rows)]
 
     # ------------------------------------------------------------------ changes
-    def add(self, texts: Sequence[str] | None = None, *, ids: Sequence[Any] | None = None,
-            token_vectors: Any = None, threads: int | None = None) -> list:
+    def add(
+        self,
+        texts: Sequence[str] | None = None,
+        *,
+        ids: Sequence[Any] | None = None,
+        token_vectors: Any = None,
+        threads: int | None = None,
+    ) -> list:
         """Adds documents (texts through the encoder, or their token vectors: a float32 Ragged, a
         list of 2-D float32 arrays or a 3-D float32 array) and commits them, all or none. ids:
         ints or strings, unique in the index (default: consecutive ints after the largest int id).
@@ -286,9 +356,16 @@ class Index:
         with self._job() as job:
             return self._commit_prepared(job, self._prepare(job, ranges, source, threads), ids)
 
-    def add_batches(self, batches: Iterable[Any], *, skip_existing: bool = False,
-                    segment_documents: int = _build.CHUNK_DOCUMENTS, total: int | None = None,
-                    progress: bool | Callable = False, threads: int | None = None) -> int:
+    def add_batches(
+        self,
+        batches: Iterable[Any],
+        *,
+        skip_existing: bool = False,
+        segment_documents: int = _build.CHUNK_DOCUMENTS,
+        total: int | None = None,
+        progress: bool | Callable = False,
+        threads: int | None = None,
+    ) -> int:
         """Adds documents from an iterable of batches, committing a segment (`segment_documents`
         documents) at a time, with memory bounded by one segment whatever the stream's length.
 
@@ -301,8 +378,15 @@ class Index:
         documents added."""
         from .stream import add_batches
 
-        return add_batches(self, batches, skip_existing=skip_existing, segment_documents=segment_documents,
-                           total=total, progress=progress, threads=threads)
+        return add_batches(
+            self,
+            batches,
+            skip_existing=skip_existing,
+            segment_documents=segment_documents,
+            total=total,
+            progress=progress,
+            threads=threads,
+        )
 
     def remove(self, ids: Iterable[Any]) -> int:
         """Removes documents by id and commits; unknown ids raise KeyError (nothing removed)."""
@@ -317,7 +401,9 @@ class Index:
                 rows_of.setdefault(s, []).append(r)
             segments = list(state.segments)
             for s, rows in rows_of.items():
-                deleted = np.zeros(segments[s].n, bool) if segments[s].deleted is None else np.array(segments[s].deleted)
+                deleted = (
+                    np.zeros(segments[s].n, bool) if segments[s].deleted is None else np.array(segments[s].deleted)
+                )
                 deleted[rows] = True
                 segments[s] = self._store.write_deleted(segments[s], deleted, generation)
             return state.replace(segments=tuple(segments)), len(where)
@@ -338,8 +424,9 @@ class Index:
                 state = self._state
                 segs = state.segments
                 kinds = self._output_kinds(state)
-                if len(segs) <= 1 and all(s.deleted is None and all(same_kind(s.kind(r), kinds[r]) for r in ROLES)
-                                          for s in segs):
+                if len(segs) <= 1 and all(
+                    s.deleted is None and all(same_kind(s.kind(r), kinds[r]) for r in ROLES) for s in segs
+                ):
                     return
                 if self._run_merge(_merge.plan(segs, 0, len(segs), kinds, "compact"), threads, None):
                     return
@@ -368,8 +455,15 @@ class Index:
         with self._store.writer_lock():
             return Job.start(self._store.folder)
 
-    def prepare(self, job: str | Job, texts: Sequence[str] | None = None, *, ids: Sequence[Any] | None = None,
-                token_vectors: Any = None, threads: int | None = None) -> list[PreparedSegment]:
+    def prepare(
+        self,
+        job: str | Job,
+        texts: Sequence[str] | None = None,
+        *,
+        ids: Sequence[Any] | None = None,
+        token_vectors: Any = None,
+        threads: int | None = None,
+    ) -> list[PreparedSegment]:
         """Writes documents into a live job (started by any process) as segments waiting to be
         committed, a chunk at a time; returns their records, to pass to :meth:`commit_prepared`
         (they hold no arrays and pickle small). ids: as for :meth:`add` (None: consecutive ints
@@ -386,8 +480,9 @@ class Index:
             return prepared
         out, at = [], 0
         for p in prepared:
-            out.append(PreparedSegment(p.job, p.documents, p.tokens, p.storage, p.files, ids[at:at + p.documents],
-                                       p.graph))
+            out.append(
+                PreparedSegment(p.job, p.documents, p.tokens, p.storage, p.files, ids[at : at + p.documents], p.graph)
+            )
             at += p.documents
         return out
 
@@ -397,8 +492,9 @@ class Index:
         build prepares that many first, so the codebooks are trained once, before its workers."""
         state = self._state
         settings = state.manifest.settings
-        kinds = [settings.kind(role) for role in ROLES
-                 if settings.kind(role).needs_training and role not in state.codebooks]
+        kinds = [
+            settings.kind(role) for role in ROLES if settings.kind(role).needs_training and role not in state.codebooks
+        ]
         return max((max(k.min_training_documents, k.training_sample(_LARGE_COLLECTION)) for k in kinds), default=0)
 
     def commit_prepared(self, records: Sequence[PreparedSegment]) -> list:
@@ -418,8 +514,17 @@ class Index:
         return self._commit_prepared(None, records, ids, folders)
 
     # ------------------------------------------------------------------ search
-    def search(self, queries: Any, *, k: int = 10, mode: str = "rerank", n_candidates: int = 100,
-               probe: int | None = None, threads: int | None = None, segments: Iterable[str] | None = None):
+    def search(
+        self,
+        queries: Any,
+        *,
+        k: int = 10,
+        mode: str = "rerank",
+        n_candidates: int = 100,
+        probe: int | None = None,
+        threads: int | None = None,
+        segments: Iterable[str] | None = None,
+    ):
         """Searches with one query (a string, or its token vectors as a 2-D float32 array) or many
         (a list of strings, a float32 Ragged, a list of 2-D arrays or a 3-D array).
 
@@ -435,8 +540,9 @@ class Index:
         segments = self._segments if segments is None else self._named_segments(segments)
         single, q = self._queries(queries)
         q_fde = None if mode == "maxsim" else self.fde.encode_queries(q, threads=threads)
-        hits = _search.search(segments, q, q_fde, mode, int(k), int(n_candidates), threads,
-                              None if probe is None else int(probe))
+        hits = _search.search(
+            segments, q, q_fde, mode, int(k), int(n_candidates), threads, None if probe is None else int(probe)
+        )
         results = [SearchResult(_search.ids_of(segments, h), h.score) for h in hits]
         return results[0] if single else results
 
@@ -454,8 +560,10 @@ class Index:
         state = self._state
         unknown = sorted(set(names) - {s.name for s in state.segments})
         if unknown:
-            raise ValueError(f"segments {unknown} are not in this index (generation {state.manifest.generation}); "
-                             "Index.segments() lists those it has")
+            raise ValueError(
+                f"segments {unknown} are not in this index (generation {state.manifest.generation}); "
+                "Index.segments() lists those it has"
+            )
         wanted = set(names)
         return [s for s in state.segments if s.name in wanted]
 
@@ -472,8 +580,9 @@ class Index:
                 check_file(self.path, rec, verify=True)
 
     # ------------------------------------------------------------------ internals: commits
-    def _commit(self, change: Callable[[Snapshot, int], tuple | None],
-                on_publish: Callable[[Any], None] | None = None) -> Any:
+    def _commit(
+        self, change: Callable[[Snapshot, int], tuple | None], on_publish: Callable[[Any], None] | None = None
+    ) -> Any:
         """Applies change(state, generation) -> (new state, result) to the latest committed state
         under the writer lock, publishes the new state's manifest, runs on_publish(result) (still
         under the lock) and returns the result; None when change returns None (nothing to
@@ -489,8 +598,9 @@ class Index:
             model = manifest.model
             if self._encoder is not None and manifest.settings.encoder is not None:
                 model = model_location(self._encoder, self._store.folder) or model  # where it was found last
-            manifest = manifest.replace(generation=generation, segments=tuple(s.record for s in state.segments),
-                                        model=model)
+            manifest = manifest.replace(
+                generation=generation, segments=tuple(s.record for s in state.segments), model=model
+            )
             try:
                 self._store.publish(manifest)
             except BaseException:
@@ -505,9 +615,13 @@ class Index:
         if self._merge_mode == "commit":
             try:
                 self._maintain(None, None)
-            except Exception as e:  # noqa: BLE001 - the commit stands; say why nothing merged
-                warnings.warn(f"muvera-nano: merging after the commit failed ({type(e).__name__}: {e}); the commit "
-                              "stands and the index keeps it", RuntimeWarning, stacklevel=3)
+            except Exception as e:
+                warnings.warn(
+                    f"muvera-nano: merging after the commit failed ({type(e).__name__}: {e}); the commit "
+                    "stands and the index keeps it",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         elif self._background is not None:
             self._background.wake()
 
@@ -519,8 +633,12 @@ class Index:
         """Per role, the kind new data is written in: the target, or the staging kind while the
         target waits for codebooks."""
         settings = state.manifest.settings
-        return {role: settings.kind(role) if not settings.kind(role).needs_training or role in state.codebooks
-                else STAGING[role] for role in ROLES}
+        return {
+            role: settings.kind(role)
+            if not settings.kind(role).needs_training or role in state.codebooks
+            else STAGING[role]
+            for role in ROLES
+        }
 
     # ------------------------------------------------------------------ internals: new documents
     def _input(self, texts, token_vectors) -> tuple[int, list[tuple[int, int]], Callable[[int, int], Ragged]]:
@@ -585,12 +703,12 @@ class Index:
                 name = f"seg-{next_segment:06d}"
                 next_segment += 1
                 count = p.documents if isinstance(p, PreparedSegment) else p.n
-                seg_ids = SegmentIds.from_ids(added[at:at + count], kind)
+                seg_ids = SegmentIds.from_ids(added[at : at + count], kind)
                 at += count
                 segments.append(self._adopt(p, name, seg_ids, kind, state, folders, generation))
             next_int = max(m.next_int_id, max(added) + 1) if kind == "int" else m.next_int_id
             m = m.replace(next_segment=next_segment, id_kind=kind, next_int_id=next_int)
-            return state.replace(manifest=m, segments=tuple(segments)), (added, tuple(segments[len(state.segments):]))
+            return state.replace(manifest=m, segments=tuple(segments)), (added, tuple(segments[len(state.segments) :]))
 
         def placed(result):
             for seg in result[1]:
@@ -600,8 +718,9 @@ class Index:
         self._after_commit()
         return added
 
-    def _adopt(self, p, name: str, ids: SegmentIds, id_kind: str, state: Snapshot, folders: dict,
-               generation: int) -> Segment:
+    def _adopt(
+        self, p, name: str, ids: SegmentIds, id_kind: str, state: Snapshot, folders: dict, generation: int
+    ) -> Segment:
         """A prepared segment as a segment of the index, named `name` (under the writer lock)."""
         settings = state.manifest.settings
         if isinstance(p, Segment):  # prepared in memory; written now if the index was saved meanwhile
@@ -610,11 +729,14 @@ class Index:
         for role in ROLES:
             kind = kind_from_spec(role, p.storage[role], f"prepared segment of job {p.job}")
             if not (same_kind(kind, settings.kind(role)) or same_kind(kind, STAGING[role])):
-                raise ValueError(f"a prepared segment stores its {role} as {p.storage[role]}, the index as "
-                                 f"{settings.kind(role).to_dict()}")
+                raise ValueError(
+                    f"a prepared segment stores its {role} as {p.storage[role]}, the index as "
+                    f"{settings.kind(role).to_dict()}"
+                )
         folder = folders[p.job]
-        id_files = {part: save_array(folder, f"{name}.{part}.npy", a, sync_folder=False)
-                    for part, a in ids.arrays().items()}
+        id_files = {
+            part: save_array(folder, f"{name}.{part}.npy", a, sync_folder=False) for part, a in ids.arrays().items()
+        }
         files = self._store.adopt(folder, {**p.files, **id_files}, name)
         graph = None if p.graph is None else self._store.adopt(folder, {"hnsw": p.graph}, name)["hnsw"]
         record = SegmentRecord(name, p.documents, p.tokens, files, p.storage, graph=graph)
@@ -629,8 +751,10 @@ class Index:
             with self._merging:
                 state = self._state
                 kinds = self._output_kinds(state)
-                stats = [SegmentStats(s.n, s.n_live, any(not same_kind(s.kind(r), kinds[r]) for r in ROLES))
-                         for s in state.segments]
+                stats = [
+                    SegmentStats(s.n, s.n_live, any(not same_kind(s.kind(r), kinds[r]) for r in ROLES))
+                    for s in state.segments
+                ]
                 choice = self._policy.next_merge(stats)
                 if choice is None:
                     break
@@ -653,8 +777,17 @@ class Index:
 
     def _write_merge(self, plan: _merge.MergePlan, job, threads, stop) -> _merge.MergeOutput:
         state = self._state
-        return _merge.write(plan, state.segments, state.manifest.settings, state.manifest.id_kind, state.codebooks,
-                            self._store.folder, job.folder, threads, stop)
+        return _merge.write(
+            plan,
+            state.segments,
+            state.manifest.settings,
+            state.manifest.id_kind,
+            state.codebooks,
+            self._store.folder,
+            job.folder,
+            threads,
+            stop,
+        )
 
     def _publish_merge(self, out: _merge.MergeOutput, job) -> bool:
         """Publishes a written merge if its sources are still there side by side, with the
@@ -666,20 +799,23 @@ class Index:
             if plan.names[0] not in names:
                 return None
             i, n = names.index(plan.names[0]), len(plan.names)
-            if tuple(names[i:i + n]) != plan.names or \
-                    any(k.needs_training and r not in current.codebooks for r, k in plan.kinds.items()):
+            if tuple(names[i : i + n]) != plan.names or any(
+                k.needs_training and r not in current.codebooks for r, k in plan.kinds.items()
+            ):
                 return None
             if out.documents and (out.files is None) != (self._store.folder is None):
                 return None  # written in memory, and the index was saved meanwhile: merge again later
             merged = ()
             if out.documents:
                 seg = self._adopt_merge(out, f"seg-{current.manifest.next_segment:06d}", job, current)
-                deleted = _merge.deletions_since(plan, current.segments[i:i + n])
+                deleted = _merge.deletions_since(plan, current.segments[i : i + n])
                 if deleted is not None:
                     seg = self._store.write_deleted(seg, deleted, generation)
                 merged = (seg,)
             m = current.manifest.replace(next_segment=current.manifest.next_segment + 1)
-            return current.replace(manifest=m, segments=current.segments[:i] + merged + current.segments[i + n:]), merged
+            return current.replace(
+                manifest=m, segments=current.segments[:i] + merged + current.segments[i + n :]
+            ), merged
 
         def placed(merged):
             for seg in merged:
@@ -689,12 +825,15 @@ class Index:
 
     def _adopt_merge(self, out: _merge.MergeOutput, name: str, job, state: Snapshot) -> Segment:
         if out.segment is not None:
-            return out.segment.replace(name=name, record=SegmentRecord(name, out.documents, out.tokens, {}, out.storage))
+            return out.segment.replace(
+                name=name, record=SegmentRecord(name, out.documents, out.tokens, {}, out.storage)
+            )
         files = self._store.adopt(job.folder, out.files, name)
         graph = None if out.graph is None else self._store.adopt(job.folder, {"hnsw": out.graph}, name)["hnsw"]
         record = SegmentRecord(name, out.documents, out.tokens, files, out.storage, graph=graph)
-        return open_segment(self._store.folder, record, state.manifest.settings, state.manifest.id_kind,
-                            state.codebooks, verify=False)
+        return open_segment(
+            self._store.folder, record, state.manifest.settings, state.manifest.id_kind, state.codebooks, verify=False
+        )
 
     def _training_due(self, pending: int, prepared: list, job) -> bool:
         """Whether a role's target kind still needs codebooks and the staged documents (committed,
@@ -729,15 +868,24 @@ class Index:
 
     def _publish_codebooks(self, role: str, kind, books: dict, documents: int) -> None:
         with self._job() as job:
-            files = {} if job.folder is None else \
-                {part: save_array(job.folder, f"{role}.{part}.npy", a, sync_folder=False) for part, a in books.items()}
+            files = (
+                {}
+                if job.folder is None
+                else {
+                    part: save_array(job.folder, f"{role}.{part}.npy", a, sync_folder=False)
+                    for part, a in books.items()
+                }
+            )
 
             def change(state: Snapshot, generation: int):
                 if role in state.codebooks:
                     return None  # another writer trained first: its codebooks stand
                 adopted = self._store.adopt(job.folder, files, f"ix-{generation:08d}.{role}") if files else {}
-                arrays = {part: load_array(self._store.folder, rec, verify=False) for part, rec in adopted.items()} \
-                    if adopted else books
+                arrays = (
+                    {part: load_array(self._store.folder, rec, verify=False) for part, rec in adopted.items()}
+                    if adopted
+                    else books
+                )
                 m = state.manifest
                 m = m.replace(codebooks={**m.codebooks, role: CodebookRecord(kind.to_dict(), adopted, documents)})
                 return state.replace(manifest=m, codebooks={**state.codebooks, role: (kind, arrays)}), True
@@ -754,8 +902,10 @@ class Index:
         if isinstance(queries, (list, tuple)) and queries and all(isinstance(x, str) for x in queries):
             return False, self.encode_queries(queries)
         if not isinstance(queries, (Ragged, np.ndarray, list, tuple)):
-            raise TypeError(f"queries must be a string, a list of strings, a 2-D float32 array, a Ragged, a list of "
-                            f"arrays or a 3-D array, got {type(queries).__name__}")
+            raise TypeError(
+                f"queries must be a string, a list of strings, a 2-D float32 array, a Ragged, a list of "
+                f"arrays or a 3-D array, got {type(queries).__name__}"
+            )
         return False, as_ragged(queries, "queries", self.dim)
 
     def _ids(self) -> IdMap:

@@ -41,7 +41,7 @@ class Job:
         self._fd: int | None = fd
 
     @classmethod
-    def start(cls, index_folder: str) -> "Job":
+    def start(cls, index_folder: str) -> Job:
         """A new job; call with the index's writer lock held."""
         root = jobs_folder(index_folder)
         os.makedirs(root, exist_ok=True)
@@ -70,7 +70,7 @@ class Job:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "Job":
+    def __enter__(self) -> Job:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -116,7 +116,7 @@ def remove_dead_jobs(index_folder: str) -> list[str]:
         return []
     removed = []
     names = os.listdir(root)
-    ids = {n[:-len(_SUFFIX)] if n.endswith(_SUFFIX) else n for n in names}
+    ids = {n[: -len(_SUFFIX)] if n.endswith(_SUFFIX) else n for n in names}
     for job_id in ids:
         lock = os.path.join(root, job_id + _SUFFIX)
         fd = None

@@ -26,7 +26,8 @@ finds them again.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -85,13 +86,18 @@ def check_kind_layout(kind: StorageKind, width: int) -> Layout:
     where = f"{kind.role} storage {kind.name!r}"
     check_layout(layout, where)
     if kind.role == TOKENS:
-        if layout.get("offsets") is None or layout["offsets"].layout != OFFSETS or \
-                any(p.layout == OFFSETS and n != "offsets" for n, p in layout.items()) or \
-                any(p.layout == ROWS and p.index != "offsets" for p in layout.values()):
+        if (
+            layout.get("offsets") is None
+            or layout["offsets"].layout != OFFSETS
+            or any(p.layout == OFFSETS and n != "offsets" for n, p in layout.items())
+            or any(p.layout == ROWS and p.index != "offsets" for p in layout.values())
+        ):
             raise ValueError(f"{where}: a token kind has one offsets array, 'offsets', delimiting every rows array")
     elif any(p.layout != ITEM and not (p.layout == BLOCKS and kind.custom_merge) for p in layout.values()):
-        raise ValueError(f"{where}: an FDE kind stores item arrays (one row per document), or blocks of them "
-                         "when it merges its arrays itself")
+        raise ValueError(
+            f"{where}: an FDE kind stores item arrays (one row per document), or blocks of them "
+            "when it merges its arrays itself"
+        )
     return layout
 
 
@@ -115,8 +121,10 @@ def kind_from_spec(role: str, spec: Any, where: str) -> StorageKind:
     name = spec.get("kind") if isinstance(spec, dict) else None
     factory = _REGISTRY[role].get(name)
     if factory is None:
-        raise IndexFormatError(f"{where}: unknown {'token' if role == TOKENS else 'FDE'} storage {spec!r}; "
-                               f"this muvera-nano knows {kind_names(role)}")
+        raise IndexFormatError(
+            f"{where}: unknown {'token' if role == TOKENS else 'FDE'} storage {spec!r}; "
+            f"this muvera-nano knows {kind_names(role)}"
+        )
     try:
         return factory(spec)
     except (KeyError, TypeError, ValueError) as e:

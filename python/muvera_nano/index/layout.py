@@ -16,8 +16,9 @@ A kind declares its arrays as ``{name: Part}``; the functions here do the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def slice_items(layout: Layout, arrays: Mapping[str, Any], start: int, stop: int
     out, bounds = {}, {}
     for name, part in layout.items():
         if part.layout == OFFSETS:
-            off = np.asarray(arrays[name][start:stop + 1], dtype=np.int64)
+            off = np.asarray(arrays[name][start : stop + 1], dtype=np.int64)
             bounds[name] = (int(off[0]), int(off[-1]))
             out[name] = off - off[0]
     for name, part in layout.items():
@@ -151,8 +152,14 @@ def concatenate(layout: Layout, pieces: Iterable[Mapping[str, np.ndarray]]) -> d
     cat = Concatenation(layout, {name: lists[name].append for name in layout})
     for p in pieces:
         cat.append(p)
-    return {name: np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else
-            np.zeros((0, *layout[name].row_shape), layout[name].dtype) for name, parts in lists.items()}
+    return {
+        name: np.concatenate(parts)
+        if len(parts) > 1
+        else parts[0]
+        if parts
+        else np.zeros((0, *layout[name].row_shape), layout[name].dtype)
+        for name, parts in lists.items()
+    }
 
 
 def check_arrays(layout: Layout, arrays: Mapping[str, np.ndarray], documents: int, where: str) -> None:
@@ -164,8 +171,10 @@ def check_arrays(layout: Layout, arrays: Mapping[str, np.ndarray], documents: in
     for name, part in layout.items():
         a = arrays[name]
         if a.dtype != part.dtype or a.shape[1:] != part.row_shape:
-            raise ValueError(f"{where}: {name} holds {a.dtype} rows of shape {a.shape[1:]}, expected {part.dtype} "
-                             f"rows of shape {part.row_shape}")
+            raise ValueError(
+                f"{where}: {name} holds {a.dtype} rows of shape {a.shape[1:]}, expected {part.dtype} "
+                f"rows of shape {part.row_shape}"
+            )
         if part.layout == ROWS:
             off = arrays[part.index]
             want = int(off[-1]) if len(off) == documents + 1 else None

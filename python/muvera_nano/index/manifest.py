@@ -14,8 +14,9 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .._atomic import TMP_PREFIX, canonical_json, read_json, write_json
 from .files import FileRecord, IndexFormatError
@@ -52,20 +53,32 @@ class SegmentRecord:
                 yield part, getattr(self, part)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "documents": self.documents, "tokens": self.tokens, "storage": self.storage,
-                "files": {part: rec.to_dict() for part, rec in self.files.items()},
-                "deleted": None if self.deleted is None else self.deleted.to_dict(),
-                "graph": None if self.graph is None else self.graph.to_dict()}
+        return {
+            "name": self.name,
+            "documents": self.documents,
+            "tokens": self.tokens,
+            "storage": self.storage,
+            "files": {part: rec.to_dict() for part, rec in self.files.items()},
+            "deleted": None if self.deleted is None else self.deleted.to_dict(),
+            "graph": None if self.graph is None else self.graph.to_dict(),
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], storage: dict[str, dict]) -> "SegmentRecord":
+    def from_dict(cls, d: dict[str, Any], storage: dict[str, dict]) -> SegmentRecord:
         """`storage`: the kinds of a format 2 record, which names none."""
+
         def rec(x):
             return None if x is None else FileRecord.from_dict(x)
 
-        return cls(d["name"], int(d["documents"]), int(d["tokens"]),
-                   {part: FileRecord.from_dict(r) for part, r in d["files"].items()}, dict(d.get("storage", storage)),
-                   rec(d.get("deleted")), rec(d.get("graph")))
+        return cls(
+            d["name"],
+            int(d["documents"]),
+            int(d["tokens"]),
+            {part: FileRecord.from_dict(r) for part, r in d["files"].items()},
+            dict(d.get("storage", storage)),
+            rec(d.get("deleted")),
+            rec(d.get("graph")),
+        )
 
 
 @dataclass(frozen=True)
@@ -78,13 +91,17 @@ class CodebookRecord:
     documents: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "files": {part: rec.to_dict() for part, rec in self.files.items()},
-                "documents": self.documents}
+        return {
+            "kind": self.kind,
+            "files": {part: rec.to_dict() for part, rec in self.files.items()},
+            "documents": self.documents,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CodebookRecord":
-        return cls(dict(d["kind"]), {part: FileRecord.from_dict(r) for part, r in d["files"].items()},
-                   int(d["documents"]))
+    def from_dict(cls, d: dict[str, Any]) -> CodebookRecord:
+        return cls(
+            dict(d["kind"]), {part: FileRecord.from_dict(r) for part, r in d["files"].items()}, int(d["documents"])
+        )
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ class Manifest:
     codebooks: dict[str, CodebookRecord] = dataclasses.field(default_factory=dict)  # role -> trained codebooks
     model: dict[str, Any] | None = None  # where the encoder's model folder was: {"path", "relative"}
 
-    def replace(self, **changes) -> "Manifest":
+    def replace(self, **changes) -> Manifest:
         return dataclasses.replace(self, **changes)
 
     def records(self) -> Iterator[tuple[str, FileRecord]]:
@@ -111,10 +128,17 @@ class Manifest:
                 yield "codebooks", rec
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.settings.to_dict(), "created_by": self.created_by, "generation": self.generation,
-                "id_kind": self.id_kind, "next_int_id": self.next_int_id, "next_segment": self.next_segment,
-                "segments": [s.to_dict() for s in self.segments],
-                "codebooks": {role: book.to_dict() for role, book in self.codebooks.items()}, "model": self.model}
+        return {
+            **self.settings.to_dict(),
+            "created_by": self.created_by,
+            "generation": self.generation,
+            "id_kind": self.id_kind,
+            "next_int_id": self.next_int_id,
+            "next_segment": self.next_segment,
+            "segments": [s.to_dict() for s in self.segments],
+            "codebooks": {role: book.to_dict() for role, book in self.codebooks.items()},
+            "model": self.model,
+        }
 
 
 def _checksum(body: dict[str, Any], version: int) -> str:
@@ -123,8 +147,9 @@ def _checksum(body: dict[str, Any], version: int) -> str:
 
 def write_manifest(folder: str, manifest: Manifest) -> None:
     body = manifest.to_dict()
-    write_json(os.path.join(folder, MANIFEST), FORMAT, FORMAT_VERSION,
-               {**body, "checksum": _checksum(body, FORMAT_VERSION)})
+    write_json(
+        os.path.join(folder, MANIFEST), FORMAT, FORMAT_VERSION, {**body, "checksum": _checksum(body, FORMAT_VERSION)}
+    )
 
 
 def read_manifest(folder: str) -> Manifest:
@@ -138,15 +163,23 @@ def read_manifest(folder: str) -> Manifest:
     data.pop("format")
     version = data.pop("format_version")  # the checksum covers both as written, below
     if checksum != _checksum(data, version):
-        raise IndexFormatError(f"{path}: the manifest does not match its checksum (edited or damaged); its settings "
-                               "and file list cannot be trusted. Restore it, or " + _UPGRADE)
+        raise IndexFormatError(
+            f"{path}: the manifest does not match its checksum (edited or damaged); its settings "
+            "and file list cannot be trusted. Restore it, or " + _UPGRADE
+        )
     try:
         storage = {"tokens": data["token_storage"], "fde": data["fde_storage"]}  # format 2: every segment's
-        return Manifest(IndexSettings.from_dict(data, path), str(data["created_by"]), int(data["generation"]),
-                        data["id_kind"], int(data["next_int_id"]), int(data["next_segment"]),
-                        tuple(SegmentRecord.from_dict(s, storage) for s in data["segments"]),
-                        {role: CodebookRecord.from_dict(b) for role, b in data.get("codebooks", {}).items()},
-                        data["model"])
+        return Manifest(
+            IndexSettings.from_dict(data, path),
+            str(data["created_by"]),
+            int(data["generation"]),
+            data["id_kind"],
+            int(data["next_int_id"]),
+            int(data["next_segment"]),
+            tuple(SegmentRecord.from_dict(s, storage) for s in data["segments"]),
+            {role: CodebookRecord.from_dict(b) for role, b in data.get("codebooks", {}).items()},
+            data["model"],
+        )
     except IndexFormatError:
         raise
     except KeyError as e:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -88,9 +89,17 @@ def _windows(offsets: np.ndarray, live: np.ndarray) -> list[tuple[int, int, np.n
     return out
 
 
-def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettings, id_kind: str,
-          codebooks: Mapping[str, tuple[Any, dict]], folder: str | None, job_folder: str | None, threads,
-          stop: threading.Event | None = None) -> MergeOutput:
+def write(
+    merge: MergePlan,
+    segments: tuple[Segment, ...],
+    settings: IndexSettings,
+    id_kind: str,
+    codebooks: Mapping[str, tuple[Any, dict]],
+    folder: str | None,
+    job_folder: str | None,
+    threads,
+    stop: threading.Event | None = None,
+) -> MergeOutput:
     """Writes the merged segment (into `job_folder`, or in memory when the index lives in memory)."""
     if merge.documents == 0:  # every document removed: the sources just go
         return MergeOutput(merge, 0, 0, _storage(merge.kinds), None, None, None)
@@ -115,8 +124,10 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
     custom = [role for role, kind in kinds.items() if kind.custom_merge]
     custom_names = {n for role in custom for n in kinds[role].layout(settings.width(role))}
     if job_folder is not None:
-        writers = {name: NpyWriter(job_folder, f"{prefix}.{name}.npy", p.dtype, shapes[name], sync_folder=False)
-                   for name, p in out_layout.items()}
+        writers = {
+            name: NpyWriter(job_folder, f"{prefix}.{name}.npy", p.dtype, shapes[name], sync_folder=False)
+            for name, p in out_layout.items()
+        }
         sinks = {name: w.write for name, w in writers.items()}
     else:
         writers, pieces = {}, {name: [] for name in out_layout}
@@ -146,8 +157,18 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
                 piece.update(taken if whole else L.take(ids_layout, taken, keep))
                 cat.append(piece)
         for role in custom:
-            _write_custom(kinds[role], role, sources, arrays, merge.live, out_books.get(role), settings.width(role),
-                          out_layout, sinks, threads)
+            _write_custom(
+                kinds[role],
+                role,
+                sources,
+                arrays,
+                merge.live,
+                out_books.get(role),
+                settings.width(role),
+                out_layout,
+                sinks,
+                threads,
+            )
         if job_folder is None:
             merged = {name: np.concatenate(p) if len(p) > 1 else p[0] for name, p in pieces.items()}
             tokens = kinds[TOKENS].open(merged, out_books.get(TOKENS), "merged segment")
@@ -162,10 +183,14 @@ def write(merge: MergePlan, segments: tuple[Segment, ...], settings: IndexSettin
     graph = None
     if settings.graph is not None:
         fde_files = {name: files[name] for name in kinds[FDE].layout(settings.fde.output_dim)}
-        fde = kinds[FDE].open({n: load_array(job_folder, r, verify=False) for n, r in fde_files.items()},
-                              out_books.get(FDE), "merged segment")
-        graph = save_graph(job_folder, f"{prefix}.hnsw.usearch", build_graph(fde, settings.graph, threads),
-                           sync_folder=False)
+        fde = kinds[FDE].open(
+            {n: load_array(job_folder, r, verify=False) for n, r in fde_files.items()},
+            out_books.get(FDE),
+            "merged segment",
+        )
+        graph = save_graph(
+            job_folder, f"{prefix}.hnsw.usearch", build_graph(fde, settings.graph, threads), sync_folder=False
+        )
     return MergeOutput(merge, documents, rows["offsets"], _storage(kinds), files, graph, None)
 
 
@@ -174,8 +199,11 @@ def _write_custom(kind, role: str, sources, arrays, live, books, width: int, out
     documents'): sources are handed over with a reader of their stored arrays (a slice at a
     time), and BLOCKS arrays reach their files cut into blocks."""
     names = kind.layout(width)
-    blockers = {n: L.Blocker(sinks[n], out_layout[n].row_shape[0], out_layout[n].dtype) for n in names
-                if out_layout[n].layout == L.BLOCKS}
+    blockers = {
+        n: L.Blocker(sinks[n], out_layout[n].row_shape[0], out_layout[n].dtype)
+        for n in names
+        if out_layout[n].layout == L.BLOCKS
+    }
     src = []
     for seg, a, rows in zip(sources, arrays, live):
         stored = seg.tokens if role == TOKENS else seg.fde

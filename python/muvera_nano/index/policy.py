@@ -26,8 +26,9 @@ documents and 35 at a million.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 
 class SegmentStats(NamedTuple):
@@ -85,7 +86,11 @@ class TieredMergePolicy:
         if converting:
             start = stop = converting[0]
             total = 0
-            while stop < len(segments) and segments[stop].rewrite and (stop == start or total + segments[stop].live <= limit):
+            while (
+                stop < len(segments)
+                and segments[stop].rewrite
+                and (stop == start or total + segments[stop].live <= limit)
+            ):
                 total += segments[stop].live
                 stop += 1
             return start, stop, "conversion"
@@ -116,8 +121,11 @@ class TieredMergePolicy:
             return best
         own = [i for i, x in enumerate(tiers) if x == t]
         i = min(own, key=lambda j: (segments[j].live, -j))
-        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < n and tiers[j] is not None
-                      and segments[i].live + segments[j].live <= limit]
+        neighbours = [
+            j
+            for j in (i - 1, i + 1)
+            if 0 <= j < n and tiers[j] is not None and segments[i].live + segments[j].live <= limit
+        ]
         if not neighbours:
             return None
         j = min(neighbours, key=lambda j: (segments[j].live, -j))

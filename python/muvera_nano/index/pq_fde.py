@@ -17,8 +17,9 @@ Merges write the grouped blocks list by list (write_merged), in bounded memory.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Probe:
 
 @dataclass(frozen=True, eq=False)
 class PQFde:
-    kind: "PQFdeKind"
+    kind: PQFdeKind
     lists: np.ndarray  # (n,) int32, document order
     blocks: np.ndarray  # (ceil(n / 32), M / 2, 32) uint8, grouped order
     books: Mapping[str, np.ndarray]
@@ -81,8 +82,14 @@ class PQFde:
             offsets = np.empty((nq, self.kind.lists), np.float32)
             np.put_along_axis(offsets, probe.lists, probe.offsets, axis=1)
             extra = 0 if exclude is None else int(exclude.sum())
-            pos, sc = pq4_topk(probe.luts, self.blocks, ranges[nonempty], np.ascontiguousarray(offsets[:, nonempty]),
-                               k + extra, threads=threads)
+            pos, sc = pq4_topk(
+                probe.luts,
+                self.blocks,
+                ranges[nonempty],
+                np.ascontiguousarray(offsets[:, nonempty]),
+                k + extra,
+                threads=threads,
+            )
             for i in range(nq):
                 self._place(pos[i], sc[i], exclude, k, ids[i], scores[i])
             return ids, scores
@@ -97,8 +104,14 @@ class PQFde:
             extra = 0
             if exclude is not None:  # fetch enough to still have k once excluded rows are dropped
                 extra = sum(int(exclude[self.order[b:e]].sum()) for b, e in ranges.tolist())
-            pos, sc = pq4_topk(probe.luts[i], self.blocks, np.ascontiguousarray(ranges[order]),
-                               np.ascontiguousarray(offsets[order]), k + extra, threads=threads)
+            pos, sc = pq4_topk(
+                probe.luts[i],
+                self.blocks,
+                np.ascontiguousarray(ranges[order]),
+                np.ascontiguousarray(offsets[order]),
+                k + extra,
+                threads=threads,
+            )
             self._place(pos, sc, exclude, k, ids[i], scores[i])
         return ids, scores
 
@@ -144,8 +157,9 @@ class PQFdeKind(StorageKind):
     def __post_init__(self):
         if isinstance(self.lists, bool) or not isinstance(self.lists, int) or not 1 <= self.lists <= 1 << 16:
             raise ValueError(f"lists must be an int in [1, 65536], got {self.lists!r}")
-        if self.train_after is not None and (isinstance(self.train_after, bool) or not isinstance(self.train_after, int)
-                                             or self.train_after < self.lists):
+        if self.train_after is not None and (
+            isinstance(self.train_after, bool) or not isinstance(self.train_after, int) or self.train_after < self.lists
+        ):
             raise ValueError(f"train_after must be an int >= lists ({self.lists}), got {self.train_after!r}")
 
     @property
@@ -162,14 +176,17 @@ class PQFdeKind(StorageKind):
     def layout(self, width: int) -> L.Layout:
         if width % (2 * SUB_DIM):
             raise ValueError(f"pq FDE storage: the FDE width {width} is not a multiple of {2 * SUB_DIM}")
-        return {"fde_list": L.Part(L.ITEM, np.int32),
-                "fde_blocks": L.Part(L.BLOCKS, np.uint8, (width // SUB_DIM // 2, BLOCK))}
+        return {
+            "fde_list": L.Part(L.ITEM, np.int32),
+            "fde_blocks": L.Part(L.BLOCKS, np.uint8, (width // SUB_DIM // 2, BLOCK)),
+        }
 
     # -- training and encoding ------------------------------------------------------
     def train(self, sample: np.ndarray, threads) -> dict[str, np.ndarray]:
         x = np.ascontiguousarray(sample, dtype=np.float32)
-        coarse = x.mean(axis=0, keepdims=True) if self.lists == 1 else kmeans(x, self.lists, iterations=12,
-                                                                             spherical=True)
+        coarse = (
+            x.mean(axis=0, keepdims=True) if self.lists == 1 else kmeans(x, self.lists, iterations=12, spherical=True)
+        )
         residual = x - coarse[nearest(x, coarse)]
         centroids = pq_train(residual, x.shape[1] // SUB_DIM, CENTROIDS, iterations=16, threads=threads)
         return {"coarse": coarse, "centroids": centroids}
@@ -180,8 +197,10 @@ class PQFdeKind(StorageKind):
             raise IndexFormatError(f"{where}: pq FDE codebooks are 'coarse' and 'centroids', got {sorted(books)}")
         want_p = (width // SUB_DIM, CENTROIDS, SUB_DIM)
         if c.dtype != np.float32 or c.shape != (self.lists, width) or p.dtype != np.float32 or p.shape != want_p:
-            raise IndexFormatError(f"{where}: coarse {c.dtype} {c.shape} and centroids {p.dtype} {p.shape}, expected "
-                                   f"float32 {(self.lists, width)} and float32 {want_p}")
+            raise IndexFormatError(
+                f"{where}: coarse {c.dtype} {c.shape} and centroids {p.dtype} {p.shape}, expected "
+                f"float32 {(self.lists, width)} and float32 {want_p}"
+            )
         if not (np.all(np.isfinite(c)) and np.all(np.isfinite(p))):
             raise IndexFormatError(f"{where}: pq FDE codebooks hold non-finite values")
 
@@ -192,11 +211,12 @@ class PQFdeKind(StorageKind):
         codes = np.empty((len(rows), rows.shape[1] // SUB_DIM // 2), np.uint8)
         coarse = books["coarse"]
         for s in range(0, len(rows), _ASSIGN_CHUNK):
-            part = rows[s:s + _ASSIGN_CHUNK]
+            part = rows[s : s + _ASSIGN_CHUNK]
             assigned = nearest(part, coarse)
-            lists[s:s + len(part)] = assigned
-            codes[s:s + len(part)] = pq_encode(np.ascontiguousarray(part - coarse[assigned]), books["centroids"],
-                                               threads=threads)
+            lists[s : s + len(part)] = assigned
+            codes[s : s + len(part)] = pq_encode(
+                np.ascontiguousarray(part - coarse[assigned]), books["centroids"], threads=threads
+            )
         return lists, codes
 
     def build(self, fde_rows: np.ndarray, books, threads) -> PQFde:
@@ -219,17 +239,23 @@ class PQFdeKind(StorageKind):
         probe = self.default_probe() if probe is None else min(int(probe), self.lists)
         q = np.ascontiguousarray(query_fdes, dtype=np.float32)
         scores = q @ books["coarse"].T
-        best = np.argpartition(-scores, probe - 1, axis=1)[:, :probe] if probe < self.lists else \
-            np.tile(np.arange(self.lists), (len(q), 1))
+        best = (
+            np.argpartition(-scores, probe - 1, axis=1)[:, :probe]
+            if probe < self.lists
+            else np.tile(np.arange(self.lists), (len(q), 1))
+        )
         picked = np.take_along_axis(scores, best, axis=1)
         order = np.lexsort((best, -picked), axis=1)  # best first, ties to the lower list
         best, picked = np.take_along_axis(best, order, axis=1), np.take_along_axis(picked, order, axis=1)
-        luts = pq4_lut(q, books["centroids"]) if probe == self.lists else [pq4_lut(row, books["centroids"]) for row in q]
+        luts = (
+            pq4_lut(q, books["centroids"]) if probe == self.lists else [pq4_lut(row, books["centroids"]) for row in q]
+        )
         return Probe(best.astype(np.int64), picked.astype(np.float32), luts)
 
     # -- merging --------------------------------------------------------------------
-    def write_merged(self, sources: Sequence[tuple[Any, np.ndarray, Callable]], books, sinks: Mapping[str, Callable],
-                     threads) -> None:
+    def write_merged(
+        self, sources: Sequence[tuple[Any, np.ndarray, Callable]], books, sinks: Mapping[str, Callable], threads
+    ) -> None:
         """Writes a merged segment's arrays from `sources`: per source, its stored FDE part (of any
         kind), its live rows (ascending) and read(name, start, stop), which reads rows of one of
         its stored arrays (a file a slice at a time: memory stays that of one list of one source).
@@ -242,7 +268,7 @@ class PQFdeKind(StorageKind):
             else:  # another kind (staged rows): encoded here, a window at a time
                 lists, codes = [], []
                 for s in range(0, len(live), _ASSIGN_CHUNK):
-                    li, co = self.encode(stored.to_float32(live[s:s + _ASSIGN_CHUNK]), books, threads)
+                    li, co = self.encode(stored.to_float32(live[s : s + _ASSIGN_CHUNK]), books, threads)
                     lists.append(li)
                     codes.append(co)
                 lists = np.concatenate(lists) if lists else np.zeros(0, np.int32)
@@ -265,7 +291,7 @@ class PQFdeKind(StorageKind):
                 rows = stored.order[p0:p1]
                 keep = np.isin(rows, live[g[lo:hi]], assume_unique=True)
                 blocks = np.asarray(read("fde_blocks", p0 // BLOCK, -(-p1 // BLOCK)))
-                codes_here = L.from_blocks(blocks, (p1 - p0) + p0 % BLOCK)[p0 % BLOCK:]
+                codes_here = L.from_blocks(blocks, (p1 - p0) + p0 % BLOCK)[p0 % BLOCK :]
                 sinks["fde_blocks"](np.ascontiguousarray(codes_here[keep]))
 
 

@@ -27,7 +27,7 @@ CENTROIDS = 256  # one byte per subspace
 class PQTokens:
     """PQ-coded token vectors as a Ragged of codes the MaxSim kernels decode on the fly."""
 
-    kind: "PQTokenKind"
+    kind: PQTokenKind
     ragged: Ragged  # codes (T, subspaces) uint8 + offsets, with the codebook attached
     rotation: np.ndarray  # (dim, dim) float32: stored vectors are x @ rotation
 
@@ -103,9 +103,16 @@ class PQTokenKind(StorageKind):
         r, c = books.get("rotation"), books.get("centroids")
         if r is None or c is None or set(books) != {"rotation", "centroids"}:
             raise IndexFormatError(f"{where}: pq codebooks are 'rotation' and 'centroids', got {sorted(books)}")
-        if r.dtype != np.float32 or r.shape != (width, width) or c.dtype != np.float32 or c.shape != (M, CENTROIDS, dsub):
-            raise IndexFormatError(f"{where}: rotation {r.dtype} {r.shape} and centroids {c.dtype} {c.shape}, expected "
-                                   f"float32 ({width}, {width}) and float32 ({M}, {CENTROIDS}, {dsub})")
+        if (
+            r.dtype != np.float32
+            or r.shape != (width, width)
+            or c.dtype != np.float32
+            or c.shape != (M, CENTROIDS, dsub)
+        ):
+            raise IndexFormatError(
+                f"{where}: rotation {r.dtype} {r.shape} and centroids {c.dtype} {c.shape}, expected "
+                f"float32 ({width}, {width}) and float32 ({M}, {CENTROIDS}, {dsub})"
+            )
         if not (np.all(np.isfinite(r)) and np.all(np.isfinite(c))):
             raise IndexFormatError(f"{where}: pq codebooks hold non-finite values")
 

@@ -42,8 +42,9 @@ def _cluster_sums(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray
     return sums, counts
 
 
-def _refill_empty(rows: np.ndarray, labels: np.ndarray, counts: np.ndarray, centres: np.ndarray,
-                  rng: np.random.Generator) -> None:
+def _refill_empty(
+    rows: np.ndarray, labels: np.ndarray, counts: np.ndarray, centres: np.ndarray, rng: np.random.Generator
+) -> None:
     """Gives each empty cluster a member of the then-largest one (slightly perturbed, as FAISS does)
     and moves half of that cluster's members to it, so the next pick is again a cluster with members."""
     labels = labels.copy()
@@ -70,8 +71,16 @@ def _update(x: np.ndarray, codes: np.ndarray, centroids: np.ndarray, rng: np.ran
     return out
 
 
-def pq_train(x: np.ndarray, subspaces: int, centroids: int, *, iterations: int = 20, seed: int = 0,
-             init: np.ndarray | None = None, threads=None) -> np.ndarray:
+def pq_train(
+    x: np.ndarray,
+    subspaces: int,
+    centroids: int,
+    *,
+    iterations: int = 20,
+    seed: int = 0,
+    init: np.ndarray | None = None,
+    threads=None,
+) -> np.ndarray:
     """PQ codebooks (subspaces, centroids, dim / subspaces) by k-means in each subspace (Lloyd's
     iterations from `centroids` distinct sample rows, or from `init`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -97,8 +106,17 @@ def pq_decode(codes: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return centroids[np.arange(M)[None, :], codes].reshape(len(codes), -1)
 
 
-def opq_train(x: np.ndarray, subspaces: int, centroids: int, *, rounds: int = 8, iterations: int = 4,
-              final_iterations: int = 16, seed: int = 0, threads=None) -> tuple[np.ndarray, np.ndarray]:
+def opq_train(
+    x: np.ndarray,
+    subspaces: int,
+    centroids: int,
+    *,
+    rounds: int = 8,
+    iterations: int = 4,
+    final_iterations: int = 16,
+    seed: int = 0,
+    threads=None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(rotation R (dim, dim) orthonormal, PQ codebooks of x @ R): OPQ's alternation (Ge et al.,
     non-parametric): PQ on the rotated sample, then the rotation that best maps the sample onto its
     reconstruction (orthogonal Procrustes), `rounds` times; then a final PQ on the last rotation."""
@@ -144,5 +162,5 @@ def nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     half = 0.5 * np.einsum("ij,ij->i", c, c)
     out = np.empty(len(x), np.int64)
     for s in range(0, len(x), _CHUNK):
-        out[s:s + _CHUNK] = np.argmax(x[s:s + _CHUNK] @ c.T - half[None, :], axis=1)
+        out[s : s + _CHUNK] = np.argmax(x[s : s + _CHUNK] @ c.T - half[None, :], axis=1)
     return out

@@ -10,7 +10,8 @@ NaN last, across segments exactly as within one.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,8 +66,9 @@ def _hits(s: int, rows: np.ndarray, scores: np.ndarray) -> Hits:
     return Hits(np.full(len(rows), s, np.int64), rows.astype(np.int64), scores.astype(np.float32))
 
 
-def fde_candidates(segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads,
-                   probe: int | None = None) -> list[Hits]:
+def fde_candidates(
+    segments: Sequence[Segment], query_fdes: np.ndarray, c: int, threads, probe: int | None = None
+) -> list[Hits]:
     """Per query, the c best live documents by FDE dot product across segments: every row
     scanned (dense kinds, exact backend), the rows a segment's HNSW graph proposes, scored
     exactly, or (pq) the rows of the `probe` lists a query scores highest, scored from their
@@ -115,8 +117,16 @@ def rescore(segments: Sequence[Segment], query: np.ndarray, cand: Hits, k: int, 
     return _merge(parts, k)
 
 
-def search(segments: Sequence[Segment], queries: Ragged, query_fdes: np.ndarray | None, mode: str, k: int,
-           n_candidates: int, threads, probe: int | None = None) -> list[Hits]:
+def search(
+    segments: Sequence[Segment],
+    queries: Ragged,
+    query_fdes: np.ndarray | None,
+    mode: str,
+    k: int,
+    n_candidates: int,
+    threads,
+    probe: int | None = None,
+) -> list[Hits]:
     n = len(queries)
     if mode == "maxsim":
         return [exact(segments, queries[i], k, threads) for i in range(n)]

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -64,22 +65,32 @@ class Segment:
         """Every array the segment writes, by name (the deletion mask apart)."""
         return {**self.tokens.arrays(), **self.fde.arrays(), **self.ids.arrays()}
 
-    def replace(self, **changes) -> "Segment":
+    def replace(self, **changes) -> Segment:
         return dataclasses.replace(self, **changes)
 
 
 def segment_layout(settings: IndexSettings, tokens_kind, fde_kind, id_kind: str) -> L.Layout:
     """Every array of a segment stored in these kinds, by name."""
-    parts = [check_kind_layout(tokens_kind, settings.dim), check_kind_layout(fde_kind, settings.fde.output_dim),
-             id_layout(id_kind)]
+    parts = [
+        check_kind_layout(tokens_kind, settings.dim),
+        check_kind_layout(fde_kind, settings.fde.output_dim),
+        id_layout(id_kind),
+    ]
     names = [n for p in parts for n in p]
     if len(set(names)) != len(names):
         raise ValueError(f"the {tokens_kind.name} and {fde_kind.name} storage kinds name the same arrays: {names}")
     return {n: part for p in parts for n, part in p.items()}
 
 
-def open_segment(folder: str, record: SegmentRecord, settings: IndexSettings, id_kind: str,
-                 codebooks: Mapping[str, tuple[Any, dict]], *, verify: bool) -> Segment:
+def open_segment(
+    folder: str,
+    record: SegmentRecord,
+    settings: IndexSettings,
+    id_kind: str,
+    codebooks: Mapping[str, tuple[Any, dict]],
+    *,
+    verify: bool,
+) -> Segment:
     """Memory-maps a segment's files, refusing any that do not match the manifest. Small (1-D)
     arrays are always checksummed; the large ones (token rows, FDE rows, graph) on `verify`.
     codebooks: role -> (the kind they were trained for, their arrays)."""
@@ -96,8 +107,9 @@ def open_segment(folder: str, record: SegmentRecord, settings: IndexSettings, id
     missing = set(layout) - set(record.files)
     if missing:
         raise IndexFormatError(f"{where}: the manifest lists no {sorted(missing)} file")
-    arr = {part: load_array(folder, rec, verify=verify or len(rec.shape or ()) == 1)
-           for part, rec in record.files.items()}
+    arr = {
+        part: load_array(folder, rec, verify=verify or len(rec.shape or ()) == 1) for part, rec in record.files.items()
+    }
     try:
         L.check_arrays(layout, arr, record.documents, where)
     except ValueError as e:
@@ -107,8 +119,9 @@ def open_segment(folder: str, record: SegmentRecord, settings: IndexSettings, id
     ids = SegmentIds(id_kind, arr)
     n = record.documents
     if len(tokens) != n or len(fde) != n or len(ids) != n:
-        raise IndexFormatError(f"{where}: {len(tokens)} token items, {len(fde)} FDE rows, {len(ids)} ids; "
-                               f"the manifest says {n} documents")
+        raise IndexFormatError(
+            f"{where}: {len(tokens)} token items, {len(fde)} FDE rows, {len(ids)} ids; the manifest says {n} documents"
+        )
     deleted = None
     if record.deleted is not None:
         deleted = load_array(folder, record.deleted, verify=True)

@@ -24,8 +24,9 @@ class IndexSettings:
     encoder: dict[str, Any] | None  # muvera_nano.model.ModelIdentity.to_dict(), when built from texts
 
     @classmethod
-    def create(cls, *, dim: Any, fde: Any, token_dtype: Any, fde_dtype: Any, backend: Any, graph: Any,
-               encoder: dict | None) -> "IndexSettings":
+    def create(
+        cls, *, dim: Any, fde: Any, token_dtype: Any, fde_dtype: Any, backend: Any, graph: Any, encoder: dict | None
+    ) -> IndexSettings:
         """Checks Index.create's arguments (ValueError/TypeError naming the argument)."""
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive int, got {dim!r}")
@@ -63,12 +64,17 @@ class IndexSettings:
         return "exact" if self.graph is None else "hnsw"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dim": self.dim, "fde": self.fde.to_dict(), "token_storage": self.tokens.to_dict(),
-                "fde_storage": self.fde_rows.to_dict(), "encoder": self.encoder,
-                "backend": {"kind": self.backend, "graph": None if self.graph is None else self.graph.to_dict()}}
+        return {
+            "dim": self.dim,
+            "fde": self.fde.to_dict(),
+            "token_storage": self.tokens.to_dict(),
+            "fde_storage": self.fde_rows.to_dict(),
+            "encoder": self.encoder,
+            "backend": {"kind": self.backend, "graph": None if self.graph is None else self.graph.to_dict()},
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str) -> "IndexSettings":
+    def from_dict(cls, d: dict[str, Any], where: str) -> IndexSettings:
         try:
             backend = d["backend"]
             if not isinstance(backend, dict) or backend.get("kind") not in BACKENDS:
@@ -78,8 +84,14 @@ class IndexSettings:
             dim = d["dim"]
             if not isinstance(dim, int) or fde.dimension != dim:
                 raise IndexFormatError(f"{where}: dim {dim!r} and an FDE config for {fde.dimension} dimensions")
-            return cls(dim, fde, kind_from_spec(TOKENS, d["token_storage"], where),
-                       kind_from_spec(FDE, d["fde_storage"], where), graph, d["encoder"])
+            return cls(
+                dim,
+                fde,
+                kind_from_spec(TOKENS, d["token_storage"], where),
+                kind_from_spec(FDE, d["fde_storage"], where),
+                graph,
+                d["encoder"],
+            )
         except IndexFormatError:
             raise
         except KeyError as e:

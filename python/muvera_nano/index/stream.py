@@ -6,7 +6,8 @@ length; progress is reported per batch; a failure says what was committed before
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,8 +40,9 @@ def _batch(index, batch: Any, number: int) -> tuple[Ragged, list | None]:
     if isinstance(batch, dict):
         unknown = set(batch) - {"texts", "token_vectors", "ids"}
         if unknown:
-            raise ValueError(f"batch {number} has unknown keys {sorted(unknown)}; expected texts or token_vectors, "
-                             "and ids")
+            raise ValueError(
+                f"batch {number} has unknown keys {sorted(unknown)}; expected texts or token_vectors, and ids"
+            )
         texts, vectors, ids = batch.get("texts"), batch.get("token_vectors"), batch.get("ids")
     elif isinstance(batch, (list, tuple)) and batch and all(isinstance(x, str) for x in batch):
         texts, vectors, ids = batch, None, None
@@ -68,8 +70,16 @@ def _join(parts: list[Ragged], dim: int) -> Ragged:
     return Ragged(tokens, np.concatenate(offsets))
 
 
-def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_documents: int, total: int | None,
-                progress: bool | Callable, threads) -> int:
+def add_batches(
+    index,
+    batches: Iterable[Any],
+    *,
+    skip_existing: bool,
+    segment_documents: int,
+    total: int | None,
+    progress: bool | Callable,
+    threads,
+) -> int:
     if isinstance(segment_documents, bool) or not isinstance(segment_documents, int) or segment_documents < 1:
         raise ValueError(f"segment_documents must be an int >= 1, got {segment_documents!r}")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
@@ -122,8 +132,10 @@ def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_d
                     new_ids(ids, len(tokens), m.id_kind, m.next_int_id, _Either(known, pending_ids or ()))
             if len(tokens):
                 if (ids is None) != (pending_ids is None) and pending:
-                    raise ValueError(f"batch {number} has {'no ' if ids is None else ''}ids, earlier batches "
-                                     f"{'do' if ids is None else 'do not'}; give ids to all batches or none")
+                    raise ValueError(
+                        f"batch {number} has {'no ' if ids is None else ''}ids, earlier batches "
+                        f"{'do' if ids is None else 'do not'}; give ids to all batches or none"
+                    )
                 pending.append(tokens)
                 pending_ids = None if ids is None else [*(pending_ids or []), *ids]
                 while sum(len(p) for p in pending) >= segment_documents:  # segments of exactly that size
@@ -138,11 +150,17 @@ def add_batches(index, batches: Iterable[Any], *, skip_existing: bool, segment_d
             bar.close()
         where = f"batch {number}" if number >= 0 else "the stream"
         done = state["committed"]
-        kept = (f"{done} documents in {state['commits']} commits (the last id {state['last_id']!r}) were committed "
-                f"before it and stay in the index; add the rest with skip_existing=True") if done else \
-            "nothing was committed"
-        raise IndexBuildError(f"{where} failed: {type(e).__name__}: {_first_line(e)}; {kept}", done,
-                              state["last_id"]) from e
+        kept = (
+            (
+                f"{done} documents in {state['commits']} commits (the last id {state['last_id']!r}) were committed "
+                f"before it and stay in the index; add the rest with skip_existing=True"
+            )
+            if done
+            else "nothing was committed"
+        )
+        raise IndexBuildError(
+            f"{where} failed: {type(e).__name__}: {_first_line(e)}; {kept}", done, state["last_id"]
+        ) from e
     if bar is not None:
         bar.close()
     return state["committed"]

@@ -10,7 +10,9 @@ import numpy as np
 
 from ..kernels import Ragged
 
-_ACCEPTED = "a muvera_nano.Ragged, a list of 2-D float32 arrays (tokens, dim) or a 3-D float32 array (items, tokens, dim)"
+_ACCEPTED = (
+    "a muvera_nano.Ragged, a list of 2-D float32 arrays (tokens, dim) or a 3-D float32 array (items, tokens, dim)"
+)
 
 
 def as_ragged(vectors: Any, name: str, dim: int) -> Ragged:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,14 +62,23 @@ class ColBERT:
     threads at once (onnxruntime sessions allow concurrent ``run`` calls).
     """
 
-    def __init__(self, model_folder: str | os.PathLike, threads: int | None = None, batch_size: int = 32, *,
-                 graph_optimization: str = "all", spin: bool = True, precision: str | None = None):
+    def __init__(
+        self,
+        model_folder: str | os.PathLike,
+        threads: int | None = None,
+        batch_size: int = 32,
+        *,
+        graph_optimization: str = "all",
+        spin: bool = True,
+        precision: str | None = None,
+    ):
         if not isinstance(model_folder, (str, os.PathLike)):
             raise TypeError(f"model_folder must be a folder path, got {type(model_folder).__name__}")
         folder = Path(model_folder).expanduser()
         if not folder.is_dir():
-            raise FileNotFoundError(f"model_folder {str(folder)!r} is not a folder; create one with "
-                                    "`muvera-nano export CHECKPOINT OUT_DIR`")
+            raise FileNotFoundError(
+                f"model_folder {str(folder)!r} is not a folder; create one with `muvera-nano export CHECKPOINT OUT_DIR`"
+            )
         if threads is None:
             from .. import get_num_threads
 
@@ -81,18 +91,23 @@ class ColBERT:
             raise ValueError(f"graph_optimization must be one of {OPT_LEVELS}, got {graph_optimization!r}")
         for name in (MODEL_FILE, TOKENIZER_FILE):
             if not (folder / name).is_file():
-                raise FileNotFoundError(f"missing file {folder / name}: not a complete model folder "
-                                        "(re-run `muvera-nano export`)")
+                raise FileNotFoundError(
+                    f"missing file {folder / name}: not a complete model folder (re-run `muvera-nano export`)"
+                )
         self.settings = EncodingSettings.load(folder)
         self.precision = check_precision(precision, self.settings.quantized)
         self.folder = folder
         self.threads = threads
         self.batch_size = batch_size
         s = self.settings
-        self._tokenizers = {True: self._tokenizer(folder, s.query_length), False: self._tokenizer(folder, s.document_length)}
+        self._tokenizers = {
+            True: self._tokenizer(folder, s.query_length),
+            False: self._tokenizer(folder, s.document_length),
+        }
         self._skiplist = np.asarray(s.skiplist_ids, np.int64)
-        self._runtime = open_runtime(folder / MODEL_FILE, self.precision, threads, graph_optimization, bool(spin),
-                                     self.settings.quantized)
+        self._runtime = open_runtime(
+            folder / MODEL_FILE, self.precision, threads, graph_optimization, bool(spin), self.settings.quantized
+        )
 
     # -- public API --------------------------------------------------------------------------
     @property
@@ -110,7 +125,7 @@ class ColBERT:
         The arrays are consecutive views of one buffer (see :meth:`encode_ragged`)."""
         ragged = self.encode_ragged(texts, is_query)
         tokens, offsets = ragged.tokens, ragged.offsets
-        return [tokens[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+        return [tokens[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
     def encode_ragged(self, texts: Sequence[str], is_query: bool) -> Ragged:
         """The same vectors as :meth:`encode`, as a :class:`muvera_nano.Ragged` (tokens, offsets)."""
@@ -156,29 +171,33 @@ class ColBERT:
     def _batches(self, prepared: _Prepared) -> list[np.ndarray]:
         lengths = np.fromiter((len(r) for r in prepared.ids), np.int64, len(prepared.ids))
         order = np.argsort(-lengths, kind="stable")
-        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
-    def _run_batch(self, prepared: _Prepared, batch: np.ndarray, is_query: bool, out: np.ndarray,
-                   offsets: np.ndarray) -> None:
+    def _run_batch(
+        self, prepared: _Prepared, batch: np.ndarray, is_query: bool, out: np.ndarray, offsets: np.ndarray
+    ) -> None:
         s = self.settings
         expand = is_query and s.do_query_expansion
         rows = [prepared.ids[i] for i in batch]
         width = s.query_length if expand else max(len(r) for r in rows)
         ids = np.full((len(rows), width), s.mask_id, np.int64)
-        mask = np.ones((len(rows), width), np.int64) if expand and s.attend_to_expansion_tokens else \
-            np.zeros((len(rows), width), np.int64)
+        mask = (
+            np.ones((len(rows), width), np.int64)
+            if expand and s.attend_to_expansion_tokens
+            else np.zeros((len(rows), width), np.int64)
+        )
         for j, r in enumerate(rows):
-            ids[j, :len(r)] = r
-            mask[j, :len(r)] = 1
+            ids[j, : len(r)] = r
+            mask[j, : len(r)] = 1
         vectors = self._runtime.run(ids, mask)
         for j, (i, r) in enumerate(zip(batch, rows)):
-            dst = out[offsets[i]:offsets[i + 1]]
+            dst = out[offsets[i] : offsets[i + 1]]
             if expand:
                 dst[:] = vectors[j]
             elif is_query:
-                dst[:] = vectors[j, :len(r)]
+                dst[:] = vectors[j, : len(r)]
             else:
-                dst[:] = vectors[j, :len(r)][~np.isin(r, self._skiplist)]
+                dst[:] = vectors[j, : len(r)][~np.isin(r, self._skiplist)]
 
     # -- construction helpers ----------------------------------------------------------------
     @staticmethod

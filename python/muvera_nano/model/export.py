@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .._atomic import write_atomic
 from .._optional import optional_import
@@ -39,8 +39,13 @@ class ExportSummary:
         ]
 
 
-def export(source: str | os.PathLike, out_dir: str | os.PathLike, *, quantize: bool = False,
-           progress: Callable[[str], None] | None = None) -> ExportSummary:
+def export(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    quantize: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ExportSummary:
     """Exports the PyLate checkpoint `source` (folder or hub id) to the model folder `out_dir`.
 
     ``quantize=True`` stores the matrix weights as int8, one scale per output channel
@@ -62,10 +67,13 @@ def export(source: str | os.PathLike, out_dir: str | os.PathLike, *, quantize: b
     longest = max(ckpt.pylate.query_length, ckpt.pylate.document_length)
     if longest > ckpt.shape.max_positions:
         raise CheckpointError(
-            f"{ckpt.folder}: query/document length {longest} exceeds the model's {ckpt.shape.max_positions} positions")
+            f"{ckpt.folder}: query/document length {longest} exceeds the model's {ckpt.shape.max_positions} positions"
+        )
 
-    say(f"building the ONNX graph ({ckpt.shape.architecture}, {ckpt.shape.layers} layers, hidden {ckpt.shape.hidden}, "
-        f"{len(ckpt.dense)} dense layer(s))")
+    say(
+        f"building the ONNX graph ({ckpt.shape.architecture}, {ckpt.shape.layers} layers, hidden {ckpt.shape.hidden}, "
+        f"{len(ckpt.dense)} dense layer(s))"
+    )
     data = _onnx_bytes(ckpt, quantize, say)
     settings = _settings(ckpt, quantize)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,12 +107,24 @@ def _settings(ckpt: Checkpoint, quantize: bool) -> EncodingSettings:
             pass
     p, t = ckpt.pylate, ckpt.tokenizer
     return EncodingSettings(
-        query_prefix=p.query_prefix, document_prefix=p.document_prefix,
-        query_prefix_id=t.query_prefix_id, document_prefix_id=t.document_prefix_id, mask_id=t.mask_id,
-        query_length=p.query_length, document_length=p.document_length,
-        do_query_expansion=p.do_query_expansion, attend_to_expansion_tokens=p.attend_to_expansion_tokens,
-        skiplist_words=p.skiplist_words, skiplist_ids=ckpt.skiplist_ids, do_lower_case=p.do_lower_case,
-        dim=ckpt.dim, architecture=ckpt.shape.architecture, hidden_size=ckpt.shape.hidden,
-        num_layers=ckpt.shape.layers, parameters=ckpt.parameters, quantized=quantize,
-        source=ckpt.source, versions=versions,
+        query_prefix=p.query_prefix,
+        document_prefix=p.document_prefix,
+        query_prefix_id=t.query_prefix_id,
+        document_prefix_id=t.document_prefix_id,
+        mask_id=t.mask_id,
+        query_length=p.query_length,
+        document_length=p.document_length,
+        do_query_expansion=p.do_query_expansion,
+        attend_to_expansion_tokens=p.attend_to_expansion_tokens,
+        skiplist_words=p.skiplist_words,
+        skiplist_ids=ckpt.skiplist_ids,
+        do_lower_case=p.do_lower_case,
+        dim=ckpt.dim,
+        architecture=ckpt.shape.architecture,
+        hidden_size=ckpt.shape.hidden,
+        num_layers=ckpt.shape.layers,
+        parameters=ckpt.parameters,
+        quantized=quantize,
+        source=ckpt.source,
+        versions=versions,
     )

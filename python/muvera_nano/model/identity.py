@@ -27,7 +27,7 @@ class ModelIdentity:
         return {"sha256": self.sha256, "dim": self.dim, "settings": self.settings}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelIdentity":
+    def from_dict(cls, data: dict[str, Any]) -> ModelIdentity:
         return cls(str(data["sha256"]), int(data["dim"]), dict(data.get("settings") or {}))
 
 

@@ -58,8 +58,12 @@ class _Graph:
         return y
 
     def layer_norm(self, x: str, weight: np.ndarray, bias: np.ndarray, eps: float, name: str) -> str:
-        return self.op("LayerNormalization", [x, self.const(f"{name}.weight", weight), self.const(f"{name}.bias", bias)],
-                       axis=-1, epsilon=float(eps))
+        return self.op(
+            "LayerNormalization",
+            [x, self.const(f"{name}.weight", weight), self.const(f"{name}.bias", bias)],
+            axis=-1,
+            epsilon=float(eps),
+        )
 
     def activation(self, x: str, kind: str, name: str) -> str:
         if kind == "identity":
@@ -78,7 +82,9 @@ class _Graph:
         if kind == "gelu_tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
             cube = self.op("Mul", [self.op("Mul", [x, x]), x])
             inner = self.op("Add", [x, self.op("Mul", [cube, self.const(f"{name}.c", np.float32(0.044715))])])
-            t = self.op("Tanh", [self.op("Mul", [inner, self.const(f"{name}.k", np.float32(math.sqrt(2.0 / math.pi)))])])
+            t = self.op(
+                "Tanh", [self.op("Mul", [inner, self.const(f"{name}.k", np.float32(math.sqrt(2.0 / math.pi)))])]
+            )
             return self.op("Mul", [self.op("Mul", [x, self.op("Add", [t, one])]), half])
         raise ValueError(f"unknown activation {kind!r}")
 
@@ -95,8 +101,10 @@ def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
     # Embeddings. Position ids are 0..S-1 for every row (absolute positions, right padding).
     if s.architecture == "bert_hash":
         rows = g.op("Gather", [g.const("embeddings.hash_table", w["embeddings.hash_table"]), ids], axis=0)
-        word = g.op("MatMul", [rows, g.const("embeddings.hash_projection_t",
-                                               np.ascontiguousarray(w["embeddings.hash_projection"].T))])
+        word = g.op(
+            "MatMul",
+            [rows, g.const("embeddings.hash_projection_t", np.ascontiguousarray(w["embeddings.hash_projection"].T))],
+        )
     else:
         word = g.op("Gather", [g.const("embeddings.word", w["embeddings.word_embeddings.weight"]), ids], axis=0)
     token_type = g.const("embeddings.token_type0", w["embeddings.token_type_embeddings.weight"][0])
@@ -105,10 +113,13 @@ def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
     seq = g.op("Gather", [shape, g.const("one_index", np.array(1, np.int64))], axis=0)
     zero = g.const("zero_1d", np.array([0], np.int64))
     seq_1d = g.op("Unsqueeze", [seq, zero])
-    positions = g.op("Slice", [g.const("embeddings.position", w["embeddings.position_embeddings.weight"]),
-                               zero, seq_1d, zero])
+    positions = g.op(
+        "Slice", [g.const("embeddings.position", w["embeddings.position_embeddings.weight"]), zero, seq_1d, zero]
+    )
     x = g.op("Add", [x, positions])
-    x = g.layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], s.layer_norm_eps, "embeddings.ln")
+    x = g.layer_norm(
+        x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], s.layer_norm_eps, "embeddings.ln"
+    )
 
     # Additive attention mask: 0 where attended, float32 min elsewhere (as transformers builds it).
     maskf = g.op("Cast", [mask], to=TensorProto.FLOAT)
@@ -133,11 +144,18 @@ def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
         ctx = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
         ctx = g.op("Reshape", [g.op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge])
         a = g.op("Add", [lin("attention.output.dense", ctx), x])
-        a = g.layer_norm(a, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
-                         s.layer_norm_eps, p + "attention.ln")
+        a = g.layer_norm(
+            a,
+            w[p + "attention.output.LayerNorm.weight"],
+            w[p + "attention.output.LayerNorm.bias"],
+            s.layer_norm_eps,
+            p + "attention.ln",
+        )
         h = g.activation(lin("intermediate.dense", a), s.hidden_act, p + "act")
         x = g.op("Add", [lin("output.dense", h), a])
-        x = g.layer_norm(x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], s.layer_norm_eps, p + "output.ln")
+        x = g.layer_norm(
+            x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], s.layer_norm_eps, p + "output.ln"
+        )
 
     for j, d in enumerate(ckpt.dense):
         name = f"dense.{j}"
@@ -152,14 +170,21 @@ def build_model(ckpt: Checkpoint, *, producer_version: str = ""):
     g.op("Div", [x, norm], name=OUTPUT)
 
     graph = helper.make_graph(
-        g.nodes, "muvera_nano_colbert",
-        [helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "sequence"]),
-         helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "sequence"])],
+        g.nodes,
+        "muvera_nano_colbert",
+        [
+            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info(mask, TensorProto.INT64, ["batch", "sequence"]),
+        ],
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", "sequence", ckpt.dim])],
         initializer=g.inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="muvera-nano", producer_version=producer_version)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="muvera-nano",
+        producer_version=producer_version,
+    )
     model.ir_version = 8  # readable by every onnxruntime that supports opset 17
     onnx.checker.check_model(model)
     return model

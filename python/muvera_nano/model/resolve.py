@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .settings import MODEL_FILE, SETTINGS_FILE
 
@@ -23,9 +23,16 @@ def is_exported(folder: str | os.PathLike) -> bool:
     return (p / SETTINGS_FILE).is_file() and (p / MODEL_FILE).is_file()
 
 
-def load(source: str | os.PathLike, *, threads: int | None = None, batch_size: int = 32,
-         graph_optimization: str = "all", spin: bool = True, precision: str | None = None,
-         progress: Callable[[str], None] | None = None):
+def load(
+    source: str | os.PathLike,
+    *,
+    threads: int | None = None,
+    batch_size: int = 32,
+    graph_optimization: str = "all",
+    spin: bool = True,
+    precision: str | None = None,
+    progress: Callable[[str], None] | None = None,
+):
     """The encoder (a :class:`ColBERT`) for `source`: an exported model folder, a PyLate
     checkpoint folder or a hub id (the last two exported once into the cache, see
     :func:`resolve_model`). The other arguments are :class:`ColBERT`'s; ``precision`` is
@@ -33,8 +40,7 @@ def load(source: str | os.PathLike, *, threads: int | None = None, batch_size: i
     from .encoder import ColBERT
 
     folder = resolve_model(source, progress=progress)
-    return ColBERT(folder, threads, batch_size, graph_optimization=graph_optimization, spin=spin,
-                   precision=precision)
+    return ColBERT(folder, threads, batch_size, graph_optimization=graph_optimization, spin=spin, precision=precision)
 
 
 def resolve_model(spec: str | os.PathLike, *, progress: Callable[[str], None] | None = None) -> Path:
@@ -50,8 +56,11 @@ def resolve_model(spec: str | os.PathLike, *, progress: Callable[[str], None] | 
     key = text
     if os.path.isdir(text):  # a local checkpoint: re-export when its files change
         key = os.path.abspath(text) + "".join(
-            f"|{name}:{st.st_size}:{st.st_mtime_ns}" for name in sorted(os.listdir(text))
-            if os.path.isfile(os.path.join(text, name)) for st in [os.stat(os.path.join(text, name))])
+            f"|{name}:{st.st_size}:{st.st_mtime_ns}"
+            for name in sorted(os.listdir(text))
+            if os.path.isfile(os.path.join(text, name))
+            for st in [os.stat(os.path.join(text, name))]
+        )
     target = cache_dir() / (Path(text).name + "-" + hashlib.sha256(key.encode()).hexdigest()[:12])
     if is_exported(target):
         return target

@@ -37,13 +37,16 @@ def check_precision(precision: Any, quantized_folder: bool) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if quantized_folder and precision != "int8":
-        raise ValueError(f"precision={precision!r}: this model folder was exported with int8 weights (--quantize); "
-                         "load it with precision='int8', or export the checkpoint again without --quantize")
+        raise ValueError(
+            f"precision={precision!r}: this model folder was exported with int8 weights (--quantize); "
+            "load it with precision='int8', or export the checkpoint again without --quantize"
+        )
     return precision
 
 
-def open_runtime(model_path: Path, precision: str, threads: int, graph_optimization: str, spin: bool,
-                 quantized_folder: bool):
+def open_runtime(
+    model_path: Path, precision: str, threads: int, graph_optimization: str, spin: bool, quantized_folder: bool
+):
     """The runtime for `precision` on the graph at `model_path`."""
     if precision == "bfloat16":
         return OpenVinoBfloat16(model_path, threads)
@@ -93,9 +96,11 @@ def check_bfloat16_capable(capabilities: Sequence[str], device_name: str) -> Non
     """Refuses a CPU on which OpenVINO would quietly run float32 instead of bfloat16 (it reports
     "BF16" among the CPU's optimization capabilities only with AVX512_BF16 or AMX)."""
     if "BF16" not in capabilities:
-        raise ValueError(f"precision='bfloat16' needs a CPU with bfloat16 matrix instructions (AVX512_BF16 or AMX); "
-                         f"OpenVINO reports none on this CPU ({device_name}: {', '.join(capabilities)}). "
-                         "Use precision='int8' or 'float32'")
+        raise ValueError(
+            f"precision='bfloat16' needs a CPU with bfloat16 matrix instructions (AVX512_BF16 or AMX); "
+            f"OpenVINO reports none on this CPU ({device_name}: {', '.join(capabilities)}). "
+            "Use precision='int8' or 'float32'"
+        )
 
 
 class OpenVinoBfloat16:
@@ -105,10 +110,16 @@ class OpenVinoBfloat16:
     def __init__(self, path: Path, threads: int):
         ov = optional_import("openvino", "openvino", "precision='bfloat16'")
         core = ov.Core()
-        check_bfloat16_capable(list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
-                               str(core.get_property("CPU", "FULL_DEVICE_NAME")))
-        config = {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
-                  "PERFORMANCE_HINT": "LATENCY"}
+        check_bfloat16_capable(
+            list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+            str(core.get_property("CPU", "FULL_DEVICE_NAME")),
+        )
+        config = {
+            "INFERENCE_PRECISION_HINT": "bf16",
+            "INFERENCE_NUM_THREADS": threads,
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
         try:
             self.compiled = core.compile_model(str(path), "CPU", config)
         except Exception as e:  # OpenVINO raises RuntimeError subclasses of its own

@@ -50,10 +50,11 @@ class EncodingSettings:
         write_json(Path(folder) / SETTINGS_FILE, FORMAT, FORMAT_VERSION, self.to_json())
 
     @classmethod
-    def load(cls, folder: Path) -> "EncodingSettings":
+    def load(cls, folder: Path) -> EncodingSettings:
         path = Path(folder) / SETTINGS_FILE
-        data = read_json(path, FORMAT, FORMAT_VERSION, CheckpointError, what="encoding settings file",
-                         upgrade="re-export the model")
+        data = read_json(
+            path, FORMAT, FORMAT_VERSION, CheckpointError, what="encoding settings file", upgrade="re-export the model"
+        )
         optional = {"quantized", "source", "versions"}
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         missing = [f.name for f in fields(cls) if f.name not in values and f.name not in optional]
@@ -69,8 +70,17 @@ def _check(path: Path, v: dict[str, Any]) -> None:
     def bad(key, what):
         raise CheckpointError(f"{path}: {key} must be {what}, got {v[key]!r}")
 
-    for key in ("query_prefix_id", "document_prefix_id", "mask_id", "query_length", "document_length", "dim",
-                "hidden_size", "num_layers", "parameters"):
+    for key in (
+        "query_prefix_id",
+        "document_prefix_id",
+        "mask_id",
+        "query_length",
+        "document_length",
+        "dim",
+        "hidden_size",
+        "num_layers",
+        "parameters",
+    ):
         if not isinstance(v[key], int) or isinstance(v[key], bool) or v[key] < 0:
             bad(key, "a non-negative integer")
     for key in ("query_length", "document_length"):

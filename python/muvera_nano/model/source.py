@@ -22,8 +22,10 @@ def resolve_source(source: str | os.PathLike) -> tuple[Path, str]:
     path = Path(text).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise ValueError(f"source {text!r} is a file; expected a checkpoint folder (with modules.json, "
-                             "config.json, model.safetensors, tokenizer.json)")
+            raise ValueError(
+                f"source {text!r} is a file; expected a checkpoint folder (with modules.json, "
+                "config.json, model.safetensors, tokenizer.json)"
+            )
         return path.resolve(), str(path.resolve())
     if not _HUB_ID.match(text) or text.startswith((".", "/", "~")):
         raise FileNotFoundError(f"source {text!r} is neither an existing folder nor a hub id of the form owner/name")
@@ -31,14 +33,17 @@ def resolve_source(source: str | os.PathLike) -> tuple[Path, str]:
 
 
 def _download(repo_id: str) -> Path:
-    how = (f"download it elsewhere (e.g. `hf download {repo_id} --local-dir DIR`, hf from "
-           "`pip install -U huggingface_hub`) and pass the local folder DIR instead")
+    how = (
+        f"download it elsewhere (e.g. `hf download {repo_id} --local-dir DIR`, hf from "
+        "`pip install -U huggingface_hub`) and pass the local folder DIR instead"
+    )
     try:
         import huggingface_hub
     except ImportError:
         raise RuntimeError(
             f"{repo_id!r} is not a local folder and huggingface_hub is not installed "
-            f"(pip install huggingface_hub); or {how}") from None
+            f"(pip install huggingface_hub); or {how}"
+        ) from None
     try:
         folder = huggingface_hub.snapshot_download(
             repo_id=repo_id,
@@ -47,5 +52,6 @@ def _download(repo_id: str) -> Path:
     except Exception as e:  # offline, not found, gated, network: all end the same way for the user
         raise RuntimeError(
             f"could not download {repo_id!r} from the hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-            f"{how}") from None
+            f"{how}"
+        ) from None
     return Path(folder)

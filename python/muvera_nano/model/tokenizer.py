@@ -19,8 +19,13 @@ from ._files import CheckpointError, read_json
 _BERT_CLASSES = {"BertTokenizer", "BertTokenizerFast"}
 _GENERIC_CLASSES = {"PreTrainedTokenizerFast"}
 _SPECIAL_KEYS = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
-_BERT_SPECIAL_DEFAULTS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
-                          "cls_token": "[CLS]", "mask_token": "[MASK]"}
+_BERT_SPECIAL_DEFAULTS = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ def load_tokenizer(folder: Path, query_prefix: str, document_prefix: str) -> Tok
     if not path.is_file():
         raise FileNotFoundError(
             f"missing file {path}: the checkpoint must ship a fast tokenizer (tokenizer.json); "
-            "vocab.txt alone is not supported")
+            "vocab.txt alone is not supported"
+        )
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception on bad JSON
@@ -81,11 +87,13 @@ def load_tokenizer(folder: Path, query_prefix: str, document_prefix: str) -> Tok
     if not is_bert and cls_name not in _GENERIC_CLASSES:
         raise CheckpointError(
             f"{folder}: tokenizer_class {cls_name!r} is not supported (expected one of "
-            f"{sorted(_BERT_CLASSES | _GENERIC_CLASSES)})")
+            f"{sorted(_BERT_CLASSES | _GENERIC_CLASSES)})"
+        )
     if config.get("padding_side", "right") != "right":
         raise CheckpointError(
             f"{folder}: padding_side {config.get('padding_side')!r} is not supported: PyLate inserts the prefix "
-            "after the first position, which only makes sense with right padding")
+            "after the first position, which only makes sense with right padding"
+        )
 
     # Stale settings from training must not leak into encoding.
     tok.no_truncation()
@@ -94,8 +102,11 @@ def load_tokenizer(folder: Path, query_prefix: str, document_prefix: str) -> Tok
     # BertTokenizerFast.__init__: the normalizer follows tokenizer_config.json.
     if is_bert and _normalizer_type(tok) == "BertNormalizer":
         state = json.loads(tok.normalizer.__getstate__())
-        wanted = {"lowercase": config.get("do_lower_case", True), "strip_accents": config.get("strip_accents"),
-                  "handle_chinese_chars": config.get("tokenize_chinese_chars", True)}
+        wanted = {
+            "lowercase": config.get("do_lower_case", True),
+            "strip_accents": config.get("strip_accents"),
+            "handle_chinese_chars": config.get("tokenize_chinese_chars", True),
+        }
         if any(state.get(k, v) != v for k, v in wanted.items()):
             state.pop("type")
             state.update(wanted)
@@ -115,7 +126,9 @@ def load_tokenizer(folder: Path, query_prefix: str, document_prefix: str) -> Tok
     decoder = config.get("added_tokens_decoder") or {}
     for _, entry in sorted(decoder.items(), key=lambda kv: int(kv[0])):
         if isinstance(entry, dict) and isinstance(entry.get("content"), str) and entry["content"] not in present:
-            to_add.append(_added_token(entry, special=bool(entry.get("special")) or entry["content"] in special_strings))
+            to_add.append(
+                _added_token(entry, special=bool(entry.get("special")) or entry["content"] in special_strings)
+            )
             present.add(entry["content"])
     for content in sorted(special_strings - present):
         to_add.append(_added_token({"content": content, "special": True}))
@@ -131,13 +144,15 @@ def load_tokenizer(folder: Path, query_prefix: str, document_prefix: str) -> Tok
         raise CheckpointError(
             f"{path}: the tokenizer has no token for the prefix(es) {missing}: PyLate would add them with "
             "freshly initialised embedding rows, so the checkpoint's outputs are not defined. Export a checkpoint "
-            "saved by PyLate (its tokenizer.json carries the prefix tokens as added tokens)")
+            "saved by PyLate (its tokenizer.json carries the prefix tokens as added tokens)"
+        )
 
     mask = specials.get("mask_token")
     mask_id = tok.token_to_id(mask) if mask else None
     if mask_id is None:
         raise CheckpointError(
-            f"{folder}: the tokenizer has no mask token (found {mask!r}); PyLate pads queries with [MASK]")
+            f"{folder}: the tokenizer has no mask token (found {mask!r}); PyLate pads queries with [MASK]"
+        )
     cls_id, sep_id = _post_processor_ids(tok, path)
     unk = specials.get("unk_token")
     return TokenizerInfo(
@@ -166,5 +181,6 @@ def _post_processor_ids(tok, path: Path) -> tuple[int, int]:
     if len(enc.ids) != len(plain.ids) + 2 or enc.ids[1:-1] != plain.ids:
         raise CheckpointError(
             f"{path}: the tokenizer's post-processor does not wrap a text as [CLS] text [SEP] "
-            f"(got {enc.tokens} for 'a'); only BERT-style tokenizers are supported")
+            f"(got {enc.tokens} for 'a'); only BERT-style tokenizers are supported"
+        )
     return enc.ids[0], enc.ids[-1]
