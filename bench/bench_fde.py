@@ -285,7 +285,7 @@ def speed(args, machine):
                         planted=planted[name],
                     )
                 )
-                del d_out, q_out
+                d_out = q_out = None  # frees both before the next setting (a name the lambdas read)
                 if name.endswith("google") and threads == 1:
                     with threadpool_limits(limits=threads):
                         dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)

@@ -71,7 +71,7 @@ def memory_bandwidth(threads: int, repeats: int, nbytes: int = 1 << 30) -> dict:
     a = np.ones(nbytes // 4, np.float32)
     b = np.empty_like(a)
     copy = 2 * nbytes / measure(lambda: np.copyto(b, a), repeats)["median"] / 1e9
-    del b
+    b = None  # frees the copy's target (the lambda read the name)
     parts = np.array_split(a, threads)
 
     def read_all():

@@ -56,7 +56,9 @@ def test_batch_rerank_with_per_query_candidates(isa, rng):
         np.testing.assert_array_equal(top[i], one_top)
     all_ids, all_top = mn.rerank(mn.Ragged.from_list(qs), store, k=7)
     for i, q in enumerate(qs):
-        np.testing.assert_array_equal(all_ids[i], mn.rerank(q, store, k=7)[0])
+        one_ids, one_top = mn.rerank(q, store, k=7)
+        np.testing.assert_array_equal(all_ids[i], one_ids)
+        np.testing.assert_array_equal(all_top[i], one_top)
 
 
 def test_pylate_adapter_structure_and_order(rng):

@@ -157,7 +157,7 @@ def test_a_commit_checks_the_records_as_a_whole(tmp_path, rng, small_fde):
             idx.commit_prepared(one + clash)
         with pytest.raises(ValueError, match="records mix documents with ids and without"):
             idx.commit_prepared(one + plain)
-        with pytest.raises(TypeError, match="records must be what Index.prepare returned"):
+        with pytest.raises(TypeError, match=r"records must be what Index\.prepare returned"):
             idx.commit_prepared([{"job": job.id}])
         assert Index.open(path)._manifest.generation == generation  # nothing committed
         assert idx.commit_prepared(one) == ["d", "e"]

@@ -160,7 +160,7 @@ def test_damaged_or_missing_codebooks_are_refused(tmp_path, rng, small_fde):
     (path / "manifest.json").write_text(
         json.dumps({"format": "muvera-nano-index", "format_version": version, **m, "checksum": _checksum(m, version)})
     )
-    with pytest.raises(IndexFormatError, match="stored as .*test-table-int8.*, but the index has no codebooks for it"):
+    with pytest.raises(IndexFormatError, match=r"stored as .*test-table-int8.*, but the index has no codebooks for it"):
         Index.open(path)
 
 

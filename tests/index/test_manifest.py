@@ -46,7 +46,7 @@ def test_a_manifest_edited_by_hand_is_refused(built, edit, capsys):
     q = random_queries(np.random.default_rng(0), 1)[0]
     Index.open(built).search(q, k=5)  # intact: opens and searches
     edit_manifest(built, edit)
-    with pytest.raises(IndexFormatError, match="manifest.json: the manifest does not match its checksum"):
+    with pytest.raises(IndexFormatError, match=r"manifest\.json: the manifest does not match its checksum"):
         Index.open(built)
     assert main(["info", str(built), "--verify"]) == 2
     assert "the manifest does not match its checksum" in capsys.readouterr().err

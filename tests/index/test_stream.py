@@ -71,7 +71,7 @@ def test_a_failed_batch_says_what_was_committed_and_the_build_resumes(tmp_path, 
     assert seen[-1].skipped == 100 and seen[-1].documents == 200 and seen[-1].committed == 100
     assert Index.open(path, verify=True).ids() == [f"d{i}" for i in range(200)]
     with pytest.raises(
-        IndexBuildError, match="batch 0 failed: ValueError: skip_existing needs ids: .*; nothing was committed"
+        IndexBuildError, match=r"batch 0 failed: ValueError: skip_existing needs ids: .*; nothing was committed"
     ):
         idx.add_batches(batches_of(docs, 25, ids=False), skip_existing=True)
     with pytest.raises(IndexBuildError, match="batch 0 failed: ValueError: id 'd0' is already in the index"):

@@ -38,7 +38,7 @@ def test_missing_file(ckpt, name):
 
 def test_missing_modules_json(ckpt):
     (ckpt.folder / "modules.json").unlink()
-    with pytest.raises(CheckpointError, match="no modules.json"):
+    with pytest.raises(CheckpointError, match=r"no modules\.json"):
         load_checkpoint(ckpt.folder)
 
 
@@ -67,13 +67,13 @@ def test_corrupt_safetensors(ckpt, damage):
             "bad_header": (40).to_bytes(8, "little") + b"{not json" + data[17:],
         }[damage]
     )
-    with pytest.raises(CheckpointError, match="model.safetensors is not a readable safetensors file"):
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is not a readable safetensors file"):
         load_checkpoint(ckpt.folder)
 
 
 def test_corrupt_json(ckpt):
     (ckpt.folder / "config.json").write_text("{oops")
-    with pytest.raises(CheckpointError, match="config.json is not valid JSON"):
+    with pytest.raises(CheckpointError, match=r"config\.json is not valid JSON"):
         load_checkpoint(ckpt.folder)
 
 
@@ -102,7 +102,9 @@ def test_weights_disagree_with_config(ckpt):
 def test_bert_config_with_hash_weights(tmp_path):
     built = write_checkpoint(tmp_path / "ckpt", architecture="bert_hash", pylate_config=SMALL)
     _edit_json(built.folder / "config.json", model_type="bert")
-    with pytest.raises(CheckpointError, match="config.json says bert.*embeddings.word_embeddings.projections.weight"):
+    with pytest.raises(
+        CheckpointError, match=r"config\.json says bert.*embeddings\.word_embeddings\.projections\.weight"
+    ):
         load_checkpoint(built.folder)
 
 
@@ -165,7 +167,7 @@ def test_export_refuses_its_own_source_folder(ckpt):
 def test_hub_id_offline(monkeypatch):
     pytest.importorskip("huggingface_hub")  # installed by the reference stack
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(RuntimeError, match="could not download 'neuml/colbert-muvera-nano'.*pass the local folder"):
+    with pytest.raises(RuntimeError, match=r"could not download 'neuml/colbert-muvera-nano'.*pass the local folder"):
         load_checkpoint("neuml/colbert-muvera-nano")
     # the CLI of current huggingface_hub is `hf` (huggingface-cli is deprecated, and gone in 2.x per issue 15)
     with pytest.raises(RuntimeError, match="`hf download neuml/colbert-muvera-nano --local-dir DIR`") as e:
@@ -200,11 +202,11 @@ def test_model_folder_errors(bert_model_folder, tmp_path):
     partial.mkdir()
     (partial / "model.onnx").write_bytes((bert_model_folder / "model.onnx").read_bytes())
     (partial / "tokenizer.json").write_bytes((bert_model_folder / "tokenizer.json").read_bytes())
-    with pytest.raises(FileNotFoundError, match="encoding.json"):
+    with pytest.raises(FileNotFoundError, match=r"encoding\.json"):
         ColBERT(partial)
     (partial / "encoding.json").write_bytes((bert_model_folder / "encoding.json").read_bytes())
     (partial / "model.onnx").write_bytes(b"not a model")
-    with pytest.raises(CheckpointError, match="model.onnx cannot be loaded by onnxruntime"):
+    with pytest.raises(CheckpointError, match=r"model\.onnx cannot be loaded by onnxruntime"):
         ColBERT(partial)
     _edit_json(partial / "encoding.json", format_version=99)
     with pytest.raises(CheckpointError, match="format version 99; this muvera-nano reads version 1: re-export"):

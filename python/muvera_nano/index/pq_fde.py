@@ -279,7 +279,7 @@ class PQFdeKind(StorageKind):
         grouped = [np.argsort(lists, kind="stable") for lists, *_ in parts]
         bounds = [np.searchsorted(lists[g], np.arange(self.lists + 1)) for (lists, *_), g in zip(parts, grouped)]
         for li in range(self.lists):
-            for (lists, codes, stored, live, read), g, b in zip(parts, grouped, bounds):
+            for (_lists, codes, stored, live, read), g, b in zip(parts, grouped, bounds):
                 lo, hi = int(b[li]), int(b[li + 1])
                 if hi == lo:
                     continue
