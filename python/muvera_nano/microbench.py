@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import get_num_threads, isa
+from . import cpu_info, get_num_threads, isa
 from .kernels import Ragged, dot_topk, maxsim
 
 SETTLE = 0.15  # seconds for OpenBLAS's threads to stop spinning after numpy's turn (they spin ~50 ms)
@@ -125,7 +125,26 @@ def _run(docs: int, threads: int, repeats: int, out) -> list[dict]:
         out(f"  {r['benchmark']:<{width}}  {r['rate']:>12,.0f} {r['unit']}{extra}")
     for note in _notes(rows, scan_rounds, fdes, threads, repeats):
         out(note)
+    out(storage_advice({d: t[d] for d in dtypes}, cpu_info().get("brand", "this CPU")))
     return rows
+
+
+def storage_advice(seconds: dict[str, float], cpu: str) -> str:
+    """Which token storage scores fastest on this CPU, as ratios to float32 measured in this run
+    (the ranking differs between CPU families: bfloat16 is 2x float32 on AMD Zen 4 and slower than
+    float32 on Intel Xeons with AVX512_BF16)."""
+    ratio = {d: seconds["float32"] / s for d, s in seconds.items()}
+    best = max(ratio, key=lambda d: (ratio[d], d == "float32"))
+    others = ", ".join(f"{d} {ratio[d]:.2f}x" for d in seconds if d not in ("float32", best))
+    lead = (
+        "float32 is the fastest storage here"
+        if best == "float32"
+        else f"{best} is the fastest storage here ({ratio[best]:.2f}x float32)"
+    )
+    return (
+        f"storage advice for MaxSim on {cpu}: {lead}; {others} (this run; error bounds of each storage "
+        f"type: README, 'Storage types and their error bounds')"
+    )
 
 
 def _maxsim_time(q: np.ndarray, store: Ragged, dtype: str, threads: int, repeats: int) -> float:

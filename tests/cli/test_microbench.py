@@ -132,3 +132,15 @@ def test_bench_command_prints_rows_at_its_thread_count_and_at_one(threads, capsy
     scans = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  FDE scan")]
     assert len(scans) == (3 if threads == "1" else 6)
     assert sum(", 1 thread " in line for line in scans) == 3
+
+
+def test_storage_advice_names_the_fastest_storage_of_this_run():
+    from muvera_nano.microbench import storage_advice
+
+    zen4 = storage_advice({"float32": 1.0, "float16": 1.07, "bfloat16": 0.5, "int8": 0.31}, "AMD EPYC")
+    assert zen4.startswith("storage advice for MaxSim on AMD EPYC: int8 is the fastest storage here (3.23x float32)")
+    assert "bfloat16 2.00x" in zen4 and "float16 0.93x" in zen4
+    xeon = storage_advice({"float32": 1.0, "float16": 1.1, "bfloat16": 1.54}, "Intel Xeon")
+    assert "float32 is the fastest storage here; float16 0.91x, bfloat16 0.65x" in xeon
+    tie = storage_advice({"float32": 1.0, "bfloat16": 1.0}, "x")  # a tie keeps float32, the exact one
+    assert "float32 is the fastest storage here" in tie
