@@ -124,3 +124,17 @@ def test_create_takes_a_checkpoint_like_the_commands(tmp_path, models, monkeypat
     a, b = cli.search("the cat", k=5, mode="maxsim"), api.search("the cat", k=5, mode="maxsim")
     assert a.ids == b.ids
     np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_the_encoder_precision_is_recorded_and_used_again(tmp_path, models):
+    folder = models.model_folder("nano")
+    idx = Index.create(tmp_path / "ix", encoder=ColBERT(folder, threads=1, precision="int8"))
+    idx.add(TEXTS[:3])
+    m = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    assert m["encoder"]["precision"] == "int8"
+    again = Index.open(tmp_path / "ix")
+    assert again.encoder.precision == "int8"  # loaded in the precision it was built with
+    assert again.search("a cat", k=2).ids == idx.search("a cat", k=2).ids
+    exact = Index.create(tmp_path / "ix32", encoder=ColBERT(folder, threads=1))
+    assert json.loads((tmp_path / "ix32" / "manifest.json").read_text())["encoder"]["precision"] == "float32"
+    assert Index.open(tmp_path / "ix32").encoder.precision == "float32"

@@ -55,10 +55,16 @@ def model_location(encoder, index_folder: str | None) -> dict | None:
     return {"path": path, "relative": relative}
 
 
+def encoder_record(encoder) -> dict:
+    """What the manifest keeps of the encoder: its identity, and the precision it ran in (issue 11:
+    an index records it; the model is loaded in it again when the index is opened)."""
+    precision = getattr(encoder, "precision", None)
+    return encoder.identity.to_dict() | ({} if precision is None else {"precision": precision})
+
+
 def find_model(identity: dict, location: dict | None, index_folder: str | None):
     """Loads the model the index was built with from where the manifest says it is (relative to
     the index first, then the absolute path), checking its identity."""
-    from ..model import load
     from ..model.identity import identity_of
     from ..model.resolve import is_exported
 
@@ -72,7 +78,7 @@ def find_model(identity: dict, location: dict | None, index_folder: str | None):
     for place in dict.fromkeys(places):
         if is_exported(place):
             if identity_of(place).sha256 == identity["sha256"]:
-                return load(place)
+                return _load_in(place, identity.get("precision"), index_folder)
             other.append(place)
     where = index_folder or "<memory>"
     if not places:
@@ -82,3 +88,18 @@ def find_model(identity: dict, location: dict | None, index_folder: str | None):
         f"the index at {where} was built with the model folder {' or '.join(places)} "
         f"(content sha256 {identity['sha256'][:12]}), but {state}; {HOW}"
     )
+
+
+def _load_in(place: str, precision: str | None, index_folder: str | None):
+    """The model in the precision the index was built with; if this machine cannot run it, an error
+    that says how to search in another one (the vectors are comparable, the scores differ slightly)."""
+    from ..model import load
+
+    try:
+        return load(place, precision=precision)
+    except (ImportError, ValueError) as e:
+        raise type(e)(
+            f"the index at {index_folder or '<memory>'} was built with its encoder in {precision}, which cannot "
+            f"run here ({e}); to search with another precision, open it with "
+            f"encoder=muvera_nano.model.load({place!r}, precision='float32')"
+        ) from e

@@ -29,7 +29,7 @@ from . import training
 from .background import BackgroundMerges
 from .build import PreparedSegment, build_stored, chunks, items, memory_segment, open_prepared, write_prepared
 from .commit import Snapshot, Store
-from .encoder import as_encoder, check_encoder, find_model, model_location
+from .encoder import as_encoder, check_encoder, encoder_record, find_model, model_location
 from .files import check_file, load_array, save_array
 from .graph import GraphConfig
 from .ids import IdMap, SegmentIds, new_ids
@@ -130,7 +130,7 @@ class Index:
             fde_dtype=fde_dtype,
             backend=backend,
             graph=graph,
-            encoder=None if enc is None else enc.identity.to_dict(),
+            encoder=None if enc is None else encoder_record(enc),
         )
         folder = None if path is None else os.path.abspath(os.fspath(path))
         location = model_location(enc, folder)
