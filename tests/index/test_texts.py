@@ -135,6 +135,6 @@ def test_the_encoder_precision_is_recorded_and_used_again(tmp_path, models):
     again = Index.open(tmp_path / "ix")
     assert again.encoder.precision == "int8"  # loaded in the precision it was built with
     assert again.search("a cat", k=2).ids == idx.search("a cat", k=2).ids
-    exact = Index.create(tmp_path / "ix32", encoder=ColBERT(folder, threads=1))
+    Index.create(tmp_path / "ix32", encoder=ColBERT(folder, threads=1))
     assert json.loads((tmp_path / "ix32" / "manifest.json").read_text())["encoder"]["precision"] == "float32"
     assert Index.open(tmp_path / "ix32").encoder.precision == "float32"
