@@ -165,3 +165,24 @@ def test_a_commit_checks_the_records_as_a_whole(tmp_path, rng, small_fde):
         Index.create(None, dim=32, fde=small_fde).start_job()
     with pytest.raises(ValueError, match="job must be a job id"):
         idx.prepare("../../etc", token_vectors=random_docs(rng, 1))
+
+
+def test_cleanup_tolerates_a_job_closing_while_it_looks(tmp_path, monkeypatch):
+    # a job closes itself (not under the writer lock) between cleanup seeing its lock file and
+    # opening it: a background merge's cleanup once failed with FileNotFoundError there
+    from muvera_nano.index import jobs
+
+    (tmp_path / "ix").mkdir()
+    job = jobs.Job.start(str(tmp_path / "ix"))
+    real_exists = os.path.exists
+
+    def exists_then_close(p):
+        seen = real_exists(p)
+        if p.endswith(".lock") and job.live:
+            job.close()
+        return seen
+
+    monkeypatch.setattr(jobs.os.path, "exists", exists_then_close)
+    assert jobs.remove_dead_jobs(str(tmp_path / "ix")) == [job.id]
+    monkeypatch.undo()
+    assert os.listdir(jobs.jobs_folder(str(tmp_path / "ix"))) == []

@@ -122,7 +122,11 @@ def remove_dead_jobs(index_folder: str) -> list[str]:
         fd = None
         try:
             if os.path.exists(lock):
-                fd = os.open(lock, os.O_RDWR)
+                try:
+                    fd = os.open(lock, os.O_RDWR)
+                except FileNotFoundError:  # the job closed itself meanwhile (close is not under the writer lock)
+                    fd = None
+            if fd is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
