@@ -15,8 +15,9 @@ import time
 import pytest
 from conftest import random_docs, random_queries
 
-from muvera_nano.index import Index, TieredMergePolicy
+from muvera_nano.index import Index, TieredMergePolicy, maintenance
 from muvera_nano.index import merge as merge_module
+from muvera_nano.index.codebooks import output_kinds
 
 MODES = ("maxsim", "muvera", "rerank")
 SMALL = TieredMergePolicy(segments_per_tier=3, factor=3, floor_documents=4, max_merged_documents=400)
@@ -89,13 +90,13 @@ def test_removals_committed_during_a_merge_are_applied_to_it(tmp_path, rng, smal
     docs = random_docs(rng, 60)
     for s in range(0, 60, 10):
         idx.add(token_vectors=docs[s : s + 10])
-    state = idx._state
-    plan = merge_module.plan(state.segments, 1, 5, idx._output_kinds(state), "test")
-    with idx._job() as job:
-        out = idx._write_merge(plan, job, None, None)
+    writer = idx._writer
+    plan = merge_module.plan(writer.state.segments, 1, 5, output_kinds(writer.state), "test")
+    with writer.job() as job:
+        out = maintenance.write(writer, plan, job, None, None)
         other = Index.open(path)  # another writer removes documents of the merged segments meanwhile
         other.remove([12, 25, 26, 49, 55])  # 55: in a segment the merge does not touch
-        assert idx._publish_merge(out, job)
+        assert maintenance.publish(writer, out, job)
     for reopened in (idx, Index.open(path, verify=True)):
         assert [s.n for s in reopened._segments] == [10, 40, 10]
         assert reopened._segments[1].deleted.sum() == 4
@@ -113,13 +114,13 @@ def test_a_merge_whose_segments_were_merged_meanwhile_is_abandoned(tmp_path, rng
     idx = Index.create(path, dim=32, fde=small_fde, merge="off")
     for _ in range(4):
         idx.add(token_vectors=random_docs(rng, 10))
-    state = idx._state
-    plan = merge_module.plan(state.segments, 0, 3, idx._output_kinds(state), "test")
-    with idx._job() as job:
-        out = idx._write_merge(plan, job, None, None)
+    writer = idx._writer
+    plan = merge_module.plan(writer.state.segments, 0, 3, output_kinds(writer.state), "test")
+    with writer.job() as job:
+        out = maintenance.write(writer, plan, job, None, None)
         Index.open(path).compact()  # takes the same segments
         before = json.loads((path / "manifest.json").read_text())
-        assert not idx._publish_merge(out, job)
+        assert not maintenance.publish(writer, out, job)
         assert json.loads((path / "manifest.json").read_text()) == before  # nothing published
     assert [s.n for s in idx._segments] == [40]
     idx.remove([0])  # the next commit removes what the abandoned merge left: nothing is

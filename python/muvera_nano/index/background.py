@@ -1,7 +1,8 @@
 """Merges in a background thread (``Index(..., merge="background")``): every commit wakes the
 thread, which trains codebooks when due and merges until the policy has nothing left to do.
-Readers never wait for it; writers wait only while it publishes. The thread holds the index
-weakly between rounds and ends when the index is closed or garbage-collected; a process that
+Readers never wait for it; writers wait only while it publishes. The thread holds the index's
+maintenance (maintenance.py) weakly between rounds and ends when the index is closed or
+garbage-collected; a process that
 exits mid-merge leaves the last committed state (the merge's job is cleaned up later)."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import weakref
 
 
 class BackgroundMerges:
-    def __init__(self, index):
-        self._index = weakref.ref(index)
+    def __init__(self, maintenance):
+        self._owner = weakref.ref(maintenance)  # weakly: the thread must not keep the index alive
         self._cond = threading.Condition()
         self._requested = 0
         self._done = 0
@@ -45,15 +46,15 @@ class BackgroundMerges:
         while not self.stop.is_set():
             with self._cond:
                 if not self._cond.wait_for(lambda: self._requested > self._done or self.stop.is_set(), timeout=1.0):
-                    if self._index() is None:
+                    if self._owner() is None:
                         return
                     continue
                 target = self._requested
-            index = self._index()
-            if index is None or self.stop.is_set():
+            maintenance = self._owner()
+            if maintenance is None or self.stop.is_set():
                 return
             try:
-                index._maintain(threads=None, stop=self.stop)
+                maintenance.run(threads=None, stop=self.stop)
             except Exception as e:
                 self.error = e
                 warnings.warn(
@@ -63,7 +64,7 @@ class BackgroundMerges:
                     stacklevel=1,
                 )
             finally:
-                del index
+                del maintenance
             with self._cond:
                 self._done = target
                 self._cond.notify_all()

@@ -72,6 +72,7 @@ def _join(parts: list[Ragged], dim: int) -> Ragged:
 
 def add_batches(
     index,
+    writer,
     batches: Iterable[Any],
     *,
     skip_existing: bool,
@@ -119,8 +120,8 @@ def add_batches(
             if skip_existing and ids is None:
                 raise ValueError("skip_existing needs ids: give each batch as {'texts' or 'token_vectors', 'ids'}")
             if ids is not None:
-                with index._lock:
-                    known = index._ids()
+                with writer.lock:
+                    known = writer.ids()
                     keep = np.array([i not in known for i in ids], dtype=bool)
                 if skip_existing and not keep.all():
                     state["skipped"] += int((~keep).sum())
@@ -128,7 +129,7 @@ def add_batches(
                     ids = [i for i, k in zip(ids, keep) if k]
                 # checked now, so the error names this batch (add checks again when it commits)
                 if ids:
-                    m = index._manifest
+                    m = writer.state.manifest
                     new_ids(ids, len(tokens), m.id_kind, m.next_int_id, _Either(known, pending_ids or ()))
             if len(tokens):
                 if (ids is None) != (pending_ids is None) and pending:
