@@ -9,7 +9,7 @@ per document, whatever the segments' sizes. Stored values are copied as they are
 stored in the output's kind (scores do not change); a source stored in another kind (a staged
 segment once the index has codebooks) is re-encoded from its float32 reconstruction.
 
-At publish (index.py) the merge is checked against the then-current state: its sources must still
+At publish (maintenance.py) the merge is checked against the then-current state: its sources must still
 be there, side by side (else it is abandoned: another merge or a compaction took them); documents
 removed since planning are removed from the merged segment too (a deletion mask written with it).
 """

@@ -1,7 +1,7 @@
 """Training a storage kind's codebooks, once per index and role: when the index holds enough
 staged documents (the kind's ``min_training_documents``), on a uniform sample of them (its
 ``training_sample``), reconstructed as float32 from the staging kind (exact). The codebooks are
-then committed through the manifest like segment files (index.py), and merges rewrite the staged
+then committed through the manifest like segment files (codebooks.py), and merges rewrite the staged
 segments in the trained kind."""
 
 from __future__ import annotations
