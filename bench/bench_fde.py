@@ -214,6 +214,24 @@ def rate(n, times):
     return statistics.median(rates), rates[0], rates[-1]
 
 
+def speed_row(setting, impl, docs, queries, fill, planted):
+    """One row of the speed table. setting: (config, threads, (docs/s, queries/s) of the float32
+    sketch bound each median rate is shown as a share of); docs, queries: (count, timings)."""
+    config, threads, (doc_bound, query_bound) = setting
+    dr, qr = rate(*docs), rate(*queries)
+    return dict(
+        config=config,
+        impl=impl,
+        threads=threads,
+        docs=dr,
+        queries=qr,
+        doc_bound_share=dr[0] / doc_bound,
+        query_bound_share=qr[0] / query_bound,
+        fill=fill,
+        planted=planted,
+    )
+
+
 def planted_check(name, docs_fn, queries_fn, docs, queries, n_planted):
     """The FDE dot product must rank each planted near-duplicate first (a working encoder)."""
     d = np.asarray(docs_fn(docs, mn.Ragged.from_list(docs)), np.float64)
@@ -231,6 +249,7 @@ def speed(args, machine):
     mean_rows = float(np.mean([len(d) for d in docs]))
     rows = []
     for R, k, p in ((20, 5, 16), (20, 4, 8)):
+        config = f"({R},{k},{p})"
         impls = {
             "muvera-nano google": mn.FDEConfig.google(128, R, k, p),
             "muvera-nano txtai": mn.FDEConfig.txtai(128, R, k, p),
@@ -257,12 +276,12 @@ def speed(args, machine):
         peers = peer_encoders(R, k, p, 128)
         for name, peer in peers.items():
             if isinstance(peer, str):
-                rows.append(dict(config=f"({R},{k},{p})", impl=name, note=peer))
+                rows.append(dict(config=config, impl=name, note=peer))
                 continue
             planted[name] = planted_check(name, peer[0], peer[1], docs[:200], queries, 8)
         for threads in (1, 2):
-            bound = machine[f"gflops_{threads}t"] * 1e9 / (2 * mean_rows * 128 * k * R)
-            qbound = machine[f"gflops_{threads}t"] * 1e9 / (2 * 32 * 128 * k * R)
+            gflops = machine[f"gflops_{threads}t"] * 1e9
+            setting = (config, threads, (gflops / (2 * mean_rows * 128 * k * R), gflops / (2 * 32 * 128 * k * R)))
             for name, cfg in impls.items():
                 # Into preallocated outputs, as an index build does (a fresh 40 KB-per-row array
                 # costs page faults and zeroing in the OS: shown separately below).
@@ -271,37 +290,22 @@ def speed(args, machine):
                 with threadpool_limits(limits=threads):
                     dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads, out=d_out), args.repeats)
                     qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads, out=q_out), args.repeats)
-                dr, qr = rate(len(docs), dt), rate(len(queries), qt)
                 rows.append(
-                    dict(
-                        config=f"({R},{k},{p})",
-                        impl=name,
-                        threads=threads,
-                        docs=dr,
-                        queries=qr,
-                        doc_bound_share=dr[0] / bound,
-                        query_bound_share=qr[0] / qbound,
-                        fill=cfg.fill_empty,
-                        planted=planted[name],
-                    )
+                    speed_row(setting, name, (len(docs), dt), (len(queries), qt), cfg.fill_empty, planted[name])
                 )
                 d_out = q_out = None  # frees both before the next setting (a name the lambdas read)
                 if name.endswith("google") and threads == 1:
                     with threadpool_limits(limits=threads):
                         dt = common.timings(lambda: cfg.encode_documents(docs_r, threads=threads), args.repeats)
                         qt = common.timings(lambda: cfg.encode_queries(queries_r, threads=threads), args.repeats)
-                    dr, qr = rate(len(docs), dt), rate(len(queries), qt)
                     rows.append(
-                        dict(
-                            config=f"({R},{k},{p})",
-                            impl=name + ", new output array per call",
-                            threads=threads,
-                            docs=dr,
-                            queries=qr,
-                            doc_bound_share=dr[0] / bound,
-                            query_bound_share=qr[0] / qbound,
-                            fill=cfg.fill_empty,
-                            planted=planted[name],
+                        speed_row(
+                            setting,
+                            name + ", new output array per call",
+                            (len(docs), dt),
+                            (len(queries), qt),
+                            cfg.fill_empty,
+                            planted[name],
                         )
                     )
             for name, peer in peers.items():
@@ -310,19 +314,8 @@ def speed(args, machine):
                 with threadpool_limits(limits=threads):
                     dt = common.timings(lambda: peer[0](peer_docs, None), max(2, args.repeats // 2))
                     qt = common.timings(lambda: peer[1](peer_queries, None), max(2, args.repeats // 2))
-                dr, qr = rate(len(peer_docs), dt), rate(len(peer_queries), qt)
                 rows.append(
-                    dict(
-                        config=f"({R},{k},{p})",
-                        impl=name,
-                        threads=threads,
-                        docs=dr,
-                        queries=qr,
-                        doc_bound_share=dr[0] / bound,
-                        query_bound_share=qr[0] / qbound,
-                        fill=True,
-                        planted=planted[name],
-                    )
+                    speed_row(setting, name, (len(peer_docs), dt), (len(peer_queries), qt), True, planted[name])
                 )
     return rows, mean_rows
 

@@ -59,15 +59,21 @@ def _named(kind) -> str:
 
 # ---------------------------------------------------------------------------------- building
 def build(folder: Path, corpus: clustered.Corpus, n_docs: int, setting: str, threads: int) -> dict:
-    """Builds the index in this process (run as a worker, so peak memory is the build's own)."""
+    """Builds the index in this process (run as a worker, so peak memory is the build's own, plus
+    the corpus generator's: the chunk it holds is measured and reported beside the peak)."""
     tokens_kind, fde_kind = SETTINGS[setting]
     mn.set_num_threads(threads)
     index = Index.create(folder, dim=corpus.dim, token_dtype=tokens_kind, fde_dtype=fde_kind, overwrite=True)
 
     generating = [0.0]  # seconds spent making the corpus, taken out of the build's time
+    chunk_bytes = [0]  # the largest chunk the generator held (it keeps one in memory throughout)
 
     def batches():
         for start, stop in corpus.chunk_bounds(n_docs):
+            t0 = time.perf_counter()
+            whole = sum(a.nbytes for a in corpus.documents(start, stop))  # generates the chunk, cached for the batches
+            generating[0] += time.perf_counter() - t0
+            chunk_bytes[0] = max(chunk_bytes[0], whole)
             for s in range(start, stop, 2000):
                 t0 = time.perf_counter()
                 tokens, offsets = corpus.documents(s, min(stop, s + 2000))
@@ -84,6 +90,7 @@ def build(folder: Path, corpus: clustered.Corpus, n_docs: int, setting: str, thr
         "generating_s": generating[0],
         "docs_per_s": n_docs / seconds,
         "peak_mb": peak_memory_mb(),
+        "generator_chunk_mb": chunk_bytes[0] / 2**20,
         "bytes": sum(info["bytes"].values()),
         "segments": info["segments"],
         "documents": info["documents"],
@@ -295,8 +302,9 @@ def main(argv=None) -> None:
         b = json.loads(proc.stdout.strip().splitlines()[-1])
         print(
             f"  build at {max(args.threads)} threads: {b['docs_per_s']:,.0f} documents/s (generating the corpus: "
-            f"{b['generating_s']:.0f} s more), peak memory "
-            f"{b['peak_mb']:,.0f} MB, {b['bytes'] / b['documents']:,.0f} bytes per document on disk "
+            f"{b['generating_s']:.0f} s more), peak RSS {b['peak_mb']:,.0f} MB "
+            f"(of which generator chunk {b['generator_chunk_mb']:,.0f} MB), "
+            f"{b['bytes'] / b['documents']:,.0f} bytes per document on disk "
             f"({b['tokens'] / b['documents']:.0f} tokens per document), {b['segments']} segments",
             flush=True,
         )

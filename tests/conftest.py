@@ -14,7 +14,8 @@ sys.path.insert(0, str(TESTS))  # `fixtures`, shared by every test folder
 from fixtures.models import ModelStore  # noqa: E402
 
 # Markers (registered in pyproject.toml), set here by test id so the lists live in one place.
-# An entry is a test file relative to tests/, or file::test (any parametrisation of that test).
+# An entry is a test file relative to tests/, file::test (any parametrisation of that test) or
+# file::test[id] (that parametrisation only).
 # `reference`: compares against PyLate on torch, txtai or sentence-transformers, which
 # `tests/install.sh --no-reference` leaves out; run the rest with pytest -m "not reference".
 REFERENCE = (
@@ -23,7 +24,7 @@ REFERENCE = (
     "model/test_parity_pylate.py",
     "test_pylate_compat.py",
     "fde/test_fde_property.py::test_against_txtai_muvera",
-    "test_bench_scripts.py::test_maxsim_benchmark_runs_and_prints_its_tables",
+    "test_bench_scripts.py::test_benchmark_runs_and_prints_its_tables[bench_maxsim.py]",
 )
 # `smoke`: what every built wheel runs (pyproject.toml [tool.cibuildwheel] test-command and the
 # wheel stage of .ci/run): the kernels on every ISA against float64 numpy, FDE, encoder, index.
@@ -63,7 +64,7 @@ def pytest_collection_modifyitems(config, items):
         path, name = _test_id(item)
         for marker, entries in MARKED.items():
             for entry in entries:
-                if entry == path or entry == f"{path}::{name}":
+                if entry in (path, f"{path}::{name}", f"{path}::{item.name}"):
                     item.add_marker(marker)
                     seen.add(entry)
     # An entry whose file was collected but which matched no test is a renamed or deleted test:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 
 LOOPBACK_HOST = "127.0.0.1"
 
@@ -47,22 +48,11 @@ class ServeSettings:
     def __post_init__(self):
         if not isinstance(self.host, str) or not self.host:
             raise ValueError(f"host must be a non-empty string, got {self.host!r}")
-        for name in ("port",):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 65535:
-                raise ValueError(f"{name} must be an int in 0..65535, got {v!r}")
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if (
-                f.name.startswith("max_")
-                and f.name != "max_wait_ms"
-                and (isinstance(v, bool) or not isinstance(v, int) or v < 1)
-            ):
-                raise ValueError(f"{f.name} must be an int >= 1, got {v!r}")
-        for name in ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "max_wait_ms"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
-                raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        for names, types, low, high, expected in _NUMERIC_OPTIONS:
+            for name in names:
+                v = getattr(self, name)
+                if isinstance(v, bool) or not isinstance(v, types) or not low <= v < high:
+                    raise ValueError(f"{name} must be {expected}, got {v!r}")
         if self.max_wait_ms <= self.batch_wait_ms:
             raise ValueError(
                 f"max_wait_ms ({self.max_wait_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
@@ -82,6 +72,19 @@ class ServeSettings:
     def writes_allowed(self) -> bool:
         """Writes are refused on a non-loopback address without a token."""
         return self.token is not None or self.loopback
+
+
+# The numeric options, checked in this order: (names, types accepted, lowest value, first value too
+# high, what the error says is expected). Every max_* option but max_wait_ms is a count.
+_COUNTS = tuple(
+    f.name for f in dataclasses.fields(ServeSettings) if f.name.startswith("max_") and f.name != "max_wait_ms"
+)
+_DURATIONS = ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "max_wait_ms")
+_NUMERIC_OPTIONS = (
+    (("port",), int, 0, 65536, "an int in 0..65535"),
+    (_COUNTS, int, 1, math.inf, "an int >= 1"),
+    (_DURATIONS, (int, float), 0, math.inf, "a number >= 0"),
+)
 
 
 def is_loopback(host: str) -> bool:
