@@ -9,68 +9,12 @@ import time
 
 import numpy as np
 import pytest
+from fixtures.texts import adversarial_texts
 from tokenizers import Tokenizer, normalizers
 
 from muvera_nano.model import ColBERT
 from muvera_nano.model.pretruncate import PrefixCutter
 from muvera_nano.model.settings import TOKENIZER_FILE
-
-# Character classes; a random text draws pieces from them.
-PIECES = {
-    "letters": ["a", "b", "q", "z", "the", "colbert", "index", "x" * 7],
-    "upper": ["A", "Σ", "ΑΣ", "İ", "TOKEN", "ΟΔΟΣ"],
-    "space": [" ", " ", " ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2003", "\u2028"],
-    "py_space": ["\x0b", "\x0c", "\x1c", "\x1f", "\x85"],  # str.strip's white space BERT removes
-    "punct": [".", ",", "...", "!?", "-", "'", '"', "(", ")", "[", "]", "—", "“", "。", "、", "\uff0c"],
-    "cjk": ["中", "文", "日本語", "\u9fff", "\U00020000", "\uf900"],
-    "kana_hangul": ["カタ", "ひら", "한국어"],
-    "combining": ["\u0301", "\u0308", "\u0323", "e\u0301", "e\u0301\u0323", "\u0345"],
-    "accented": ["é", "É", "ñ", "ǅ", "ﬁ", "Å", "\u1e9e"],
-    "emoji": ["😀", "🎉", "👍🏽", "\u2603", "\U0001f9ea"],
-    "control": ["\x00", "\x01", "\u200b", "\u200d", "\ufffd", "\u00ad", "\ue000", "\U000e0001"],
-    "added": ["[MASK]", "[D] ", "[Q] ", "[CLS]", "[d] ", "[D]", "[ D] ", "[SEP]x", "[UNK]"],
-    "digits": ["0", "12", "3.14", "1,000"],
-}
-NAMES = sorted(PIECES)
-
-
-def random_text(rng: np.random.Generator, n_pieces: int, classes: list[str]) -> str:
-    out = []
-    for _ in range(n_pieces):
-        choices = PIECES[classes[int(rng.integers(len(classes)))]]
-        out.append(choices[int(rng.integers(len(choices)))])
-    return "".join(out)
-
-
-def adversarial_texts(seed: int = 0) -> list[str]:
-    rng = np.random.default_rng(seed)
-    texts = [
-        "x" * 5000,  # one word, far over max_input_chars_per_word
-        "abc" * 40 + " " + "y" * 3000,  # a short word then an over-long one
-        " ".join(["word"] * 600),
-        "中文日本語" * 300,  # CJK without spaces
-        "e\u0301" * 1500,  # base + combining accent, repeated, no space
-        ("e\u0301 " * 40) + "\u0301" * 2000,  # a run of marks with no starter
-        "ΑΣ." * 1000,  # final sigma before case-ignorable punctuation
-        "ΑΣ" + "." * 3000 + "Β",
-        "\u3000\u00a0\t\n".join(["wide spaces"] * 400),
-        ".,;!?" * 800,  # punctuation only
-        "😀" * 2000 + " end",
-        "\x00\x01\u200b" * 1000 + " a b c",
-        "[D] " * 600,  # added tokens that contain a space
-        "[D]" + " " * 2000 + "[D] x" * 300,
-        "[MASK]" * 500,
-        " \t\n" + "lead and trail " * 300 + " \x1c\n ",
-        "\x1c" * 2000 + " a",
-        "word " * 40 + "\x0b" * 3000,
-        "İ" * 2000,
-    ]
-    for i in range(60):
-        # Mostly runs of one or two classes (long no-space stretches), some with everything.
-        k = 1 + i % 3
-        classes = list(rng.choice(NAMES, size=k, replace=False)) if i % 5 else NAMES
-        texts.append(random_text(rng, int(rng.integers(200, 2500)), classes))
-    return texts
 
 
 def _tokenizers(tok_json: str, max_length: int, lower: bool, **normalizer) -> tuple[Tokenizer, PrefixCutter]:
