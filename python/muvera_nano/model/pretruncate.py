@@ -21,9 +21,10 @@ the whole text when P has a *settled boundary* p after its n-th token, where
    match decision before that tail is the same in P and in the whole text.
 
 Then everything before p (added-token splits, normalization, words, WordPiece pieces, the [UNK]
-of an over-long word) is the same in both, and P has at least n tokens before p. A cut right after
-a character followed by a Python white space character also makes ``str.lower`` (whose only
-context rule, the final sigma, stops at white space) of P a prefix of that of the text.
+of an over-long word) is the same in both, and P has at least n tokens before p. The cut is put
+right before a white space character when there is one near (and always when the checkpoint
+lower-cases in Python): then ``str.lower`` of P is a prefix of ``str.lower`` of the text, since
+its only context rule (the final sigma) cannot look past white space.
 
 When no such boundary exists (a text with no white space or punctuation, a very long word, too
 little text), the prefix doubles; past a cap, or once it would hold the whole text, the text is
