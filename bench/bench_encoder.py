@@ -11,8 +11,13 @@ Workloads (spec/benchmarks.md):
   - the optional int8 export: speed and output error against float32.
 Outputs of both encoders are checked against a float64 numpy reference before anything is timed.
 
+  - with --long-document MB: one document of MB megabytes of real text encoded alone, 1 thread, each
+    measurement in a fresh process: time and peak extra resident memory, with the prefix cut
+    (pretruncate.py) and, for sizes up to --whole-up-to, tokenizing the whole text as before.
+
 Run:  python bench/bench_encoder.py            (a few minutes)
       python bench/bench_encoder.py --quick    (seconds; what the test suite runs)
+      python bench/bench_encoder.py --long-document 1,10,100   (the long-document table only)
 """
 
 from __future__ import annotations
@@ -128,7 +133,14 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, runs in seconds (smoke test)")
     ap.add_argument("--threads", help="thread counts for the document workload (default 1,2; --quick: 1)")
     ap.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    ap.add_argument("--long-document", metavar="MB", help="sizes of the long-document table only, e.g. 1,10,100")
+    ap.add_argument("--whole-up-to", type=float, default=10, help="largest MB also tokenized whole (default 10)")
+    ap.add_argument("--_long-one", nargs=3, help=argparse.SUPPRESS)  # child process: folder MB prefix|whole
     args = ap.parse_args(argv)
+    if args._long_one:
+        return _long_one(*args._long_one)
+    if args.long_document:
+        return long_document([float(x) for x in args.long_document.split(",")], args.whole_up_to, args.json)
 
     import onnxruntime
     import torch
@@ -334,6 +346,64 @@ def print_report(r: dict, per_doc: float, threads: list[int]) -> None:
         f"{e['median_max_abs_per_token']:.4f}, cosine min {e['min_cosine']:.4f} / median {e['median_cosine']:.5f}"
     )
     print(f"# load average before/after: {s['load_before']:.2f} / {s['load_after']:.2f}")
+
+
+# -- one long document ---------------------------------------------------------------------------------
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _long_one(folder: str, mb: str, mode: str) -> int:
+    """Child process: encode one document of `mb` MB; prints a JSON line (seconds, peak extra MiB)."""
+    import pydoc_data.topics
+
+    from muvera_nano.model import ColBERT
+
+    enc = ColBERT(folder, threads=1)
+    if mode == "whole":
+        enc._cutters = {True: None, False: None}
+    enc.encode(["warm up " * 500], False)
+    base = " ".join(pydoc_data.topics.topics[k] for k in sorted(pydoc_data.topics.topics))
+    size = int(float(mb) * 1e6)
+    text = (base * (size // len(base) + 1))[:size]
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = _rss_kib("VmRSS")
+    t = time.perf_counter()
+    out = enc.encode([text], False)[0]
+    seconds = time.perf_counter() - t
+    peak = _rss_kib("VmHWM")
+    print(json.dumps({"seconds": seconds, "extra_mib": (peak - before) / 1024, "rows": int(out.shape[0])}))
+    return 0
+
+
+def long_document(sizes: list[float], whole_up_to: float, json_path: str | None) -> int:
+    import subprocess
+
+    from fixtures.checkpoints import write_nano_checkpoint
+
+    from muvera_nano.model import export
+
+    cpu = common.machine().get("cpu") or platform.processor()
+    print(f"# one long document, nano shapes, 1 thread, each row a fresh process; CPU: {cpu}")
+    print("| document | tokenization | seconds | peak extra memory (MiB) | kept rows |")
+    print("|---|---|---|---|---|")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        built = write_nano_checkpoint(Path(tmp) / "nano", seed=SEED)
+        export(built.folder, Path(tmp) / "onnx")
+        for mb in sizes:
+            for mode in ("prefix", "whole") if mb <= whole_up_to else ("prefix",):
+                cmd = [sys.executable, __file__, "--_long-one", str(Path(tmp) / "onnx"), str(mb), mode]
+                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                rows.append({"mb": mb, "mode": mode, **r})
+                label = "prefix cut (this)" if mode == "prefix" else "whole text (before)"
+                print(f"| {mb:g} MB | {label} | {r['seconds']:.3f} | {r['extra_mib']:.1f} | {r['rows']} |")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"cpu": cpu, "long_document": rows}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -27,3 +27,19 @@ def test_bench_encoder_quick(tmp_path):
     data = json.loads(out.read_text())
     assert {row["encoder"] for row in data["documents"]} == {"onnx (this)", "torch eager (PyLate)", "onnx int8"}
     assert all(row["docs_per_s"] > 0 for row in data["documents"])
+
+
+def test_bench_encoder_long_document(tmp_path):
+    out = tmp_path / "long.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_encoder.py"), "--long-document", "0.5", "--whole-up-to", "0.5"]
+        + ["--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "prefix cut (this)" in result.stdout and "whole text (before)" in result.stdout
+    rows = json.loads(out.read_text())["long_document"]
+    assert [r["mode"] for r in rows] == ["prefix", "whole"]
+    assert rows[0]["rows"] == rows[1]["rows"] > 0  # the same kept tokens either way

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fixtures.texts import adversarial_texts
 
 from muvera_nano.model import ColBERT
 
@@ -104,3 +105,15 @@ def test_cases_cover_truncation_and_expansion(store):
         d = enc._prepare([LONG], is_query=False)
         assert len(q.ids[0]) < s.query_length and len(q.ids[1]) == s.query_length
         assert len(d.ids[0]) == s.document_length
+
+
+@pytest.mark.parametrize("name", ["bert", "bert_hash", "bert_fallbacks", "minilm"])
+@pytest.mark.parametrize("is_query", [True, False], ids=["queries", "documents"])
+def test_long_texts_cut_before_tokenizing_match_pylate(store, name, is_query):
+    """Texts long enough that the encoder tokenizes only a prefix (pretruncate.py): no spaces,
+    CJK, combining accents, odd white space, added tokens, final sigma."""
+    texts = adversarial_texts(2)[::4]
+    assert max(map(len, texts)) > 2000
+    ref = store.pylate_model(name).encode(texts, is_query=is_query, batch_size=3, show_progress_bar=False)
+    ours = ColBERT(store.model_folder(name), threads=1, batch_size=4).encode(texts, is_query=is_query)
+    _compare(ours, ref, texts)

@@ -24,6 +24,7 @@ import numpy as np
 from ..kernels import Ragged
 from ._files import CheckpointError
 from .identity import ModelIdentity, identity_of
+from .pretruncate import PrefixCutter
 from .runtimes import OPT_LEVELS, check_precision, open_runtime
 from .settings import MODEL_FILE, TOKENIZER_FILE, EncodingSettings
 
@@ -104,6 +105,10 @@ class ColBERT:
             True: self._tokenizer(folder, s.query_length),
             False: self._tokenizer(folder, s.document_length),
         }
+        self._cutters = {
+            q: PrefixCutter.build(t, self._tokenizer(folder, None), s.do_lower_case)
+            for q, t in self._tokenizers.items()
+        }
         self._skiplist = np.asarray(s.skiplist_ids, np.int64)
         self._runtime = open_runtime(
             folder / MODEL_FILE, self.precision, threads, graph_optimization, bool(spin), self.settings.quantized
@@ -144,21 +149,33 @@ class ColBERT:
             raise TypeError(f"is_query must be True or False, got {type(is_query).__name__}")
         is_query = bool(is_query)
         s = self.settings
-        clean = [t.strip() for t in texts]  # str.strip: the whitespace set sentence-transformers uses
+        tok = self._tokenizers[is_query]
+        cutter = self._cutters[is_query]
+        threaded = self.threads > 1
+        # Long texts: tokenize only a prefix that provably yields the kept tokens (pretruncate.py).
+        starts = [cutter.start(t) if cutter is not None else None for t in texts]
+        long = [i for i, st in enumerate(starts) if st is not None]
+        cut = cutter.encode([texts[i] for i in long], [starts[i] for i in long], threaded) if long else []
+        encoded: list = [None] * len(texts)
+        for i, e in zip(long, cut):
+            encoded[i] = e
+        whole = [i for i, e in enumerate(encoded) if e is None]
+        clean = [texts[i].strip() for i in whole]  # str.strip: the whitespace set sentence-transformers uses
         if s.do_lower_case:
             clean = [t.lower() for t in clean]
-        tok = self._tokenizers[is_query]
-        if self.threads > 1 and len(clean) > 1:
+        if threaded and len(clean) > 1:
             encodings = tok.encode_batch(clean)
         else:
             encodings = [tok.encode(t) for t in clean]
+        for i, e in zip(whole, encodings):
+            encoded[i] = e.ids
         prefix = s.query_prefix_id if is_query else s.document_prefix_id
         ids = []
-        for e in encodings:
-            row = np.empty(len(e.ids) + 1, np.int64)
-            row[0] = e.ids[0]
+        for e in encoded:
+            row = np.empty(len(e) + 1, np.int64)
+            row[0] = e[0]
             row[1] = prefix
-            row[2:] = e.ids[1:]
+            row[2:] = e[1:]
             ids.append(row)
         if is_query and s.do_query_expansion:
             kept = np.full(len(ids), s.query_length, np.int64)
@@ -201,7 +218,7 @@ class ColBERT:
 
     # -- construction helpers ----------------------------------------------------------------
     @staticmethod
-    def _tokenizer(folder: Path, max_length: int):
+    def _tokenizer(folder: Path, max_length: int | None):
         from tokenizers import Tokenizer
 
         try:
@@ -209,6 +226,8 @@ class ColBERT:
         except Exception as e:  # tokenizers raises a bare Exception
             raise CheckpointError(f"{folder / TOKENIZER_FILE} cannot be read: {e}") from None
         tok.no_padding()
+        if max_length is None:
+            return tok
         # transformers: truncation="longest_first", max_length counts the special tokens.
         tok.enable_truncation(max_length=max_length - 1, strategy="longest_first", direction="right", stride=0)
         return tok
