@@ -57,8 +57,8 @@ class ServerProcess:
             str(args.threads),
             "--max-queue",
             str(args.max_queue),
-            "--max-wait-ms",
-            str(args.max_wait_ms),
+            "--deadline-ms",
+            str(args.deadline_ms),
             "--max-batch",
             str(args.max_batch),
             "--batch-wait-ms",
@@ -372,7 +372,7 @@ def report(out: dict) -> None:
     print(
         f"index: {s['documents']:,} documents ({s['backend']}, tokens {s['token_dtype']}, FDE {s['fde_dtype']}), "
         f"nano-shaped model (random weights), real-text queries, k=10, {s['candidates']} candidates; server "
-        f"--threads {s['threads']} --max-queue {s['max_queue']} --max-wait-ms {s['max_wait_ms']} --max-batch "
+        f"--threads {s['threads']} --max-queue {s['max_queue']} --deadline-ms {s['deadline_ms']} --max-batch "
         f"{s['max_batch']} --batch-wait-ms {s['batch_wait_ms']}"
     )
     if "breakdown" in out:
@@ -448,7 +448,7 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="per load point")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-queue", type=int, default=64)
-    p.add_argument("--max-wait-ms", type=float, default=250.0)
+    p.add_argument("--deadline-ms", type=float, default=100.0)
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--batch-wait-ms", type=float, default=1.0)
     p.add_argument("--overload", type=float, default=4.0)
