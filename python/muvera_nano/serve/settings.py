@@ -76,7 +76,7 @@ class ServeSettings:
 
 
 # The numeric options, checked in this order: (names, types accepted, lowest value, first value too
-# high, what the error says is expected). Every max_* option but max_wait_ms is a count.
+# high, what the error says is expected). Every max_* option is a count.
 _COUNTS = tuple(f.name for f in dataclasses.fields(ServeSettings) if f.name.startswith("max_"))
 _DURATIONS = ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "deadline_ms")
 _NUMERIC_OPTIONS = (
