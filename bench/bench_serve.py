@@ -11,7 +11,8 @@ Phases (each bounded in time):
   3. overload: an open loop (Poisson arrivals) at --overload times the throughput measured at 32
      clients: latency of the accepted requests, share answered 503;
   4. one writer adding a document per second while 32 clients search;
-  5. the soak: 32 clients for --soak-minutes, sampling RSS, open files and errors over time.
+  5. the soak: 32 clients for --soak-minutes, sampling RSS, open files, refusals (503) and errors
+     (any other status) over time.
 The server serves a hard-linked copy of the cached index (files are immutable, so the writes of
 phases 4-5 leave the cache as it was).
 
@@ -57,8 +58,8 @@ class ServerProcess:
             str(args.threads),
             "--max-queue",
             str(args.max_queue),
-            "--max-wait-ms",
-            str(args.max_wait_ms),
+            "--deadline-ms",
+            str(args.deadline_ms),
             "--max-batch",
             str(args.max_batch),
             "--batch-wait-ms",
@@ -346,7 +347,10 @@ def soak(server: ServerProcess, workdir: Path, queries: list[str], args) -> dict
                 "rss_anon_mb": round(server.rss_mb("RssAnon"), 1),
                 "open_files": server.open_files(),
                 "search_ok": s.get("/search 200", 0),
-                "search_errors": sum(v for k, v in s.items() if k.startswith("/search") and not k.endswith(" 200")),
+                "search_refused": s.get("/search 503", 0),  # overload answered with Retry-After: by design
+                "search_errors": sum(
+                    v for k, v in s.items() if k.startswith("/search") and not k.endswith((" 200", " 503"))
+                ),
             }
         )
         print(f"  soak {samples[-1]}", flush=True)
@@ -372,7 +376,7 @@ def report(out: dict) -> None:
     print(
         f"index: {s['documents']:,} documents ({s['backend']}, tokens {s['token_dtype']}, FDE {s['fde_dtype']}), "
         f"nano-shaped model (random weights), real-text queries, k=10, {s['candidates']} candidates; server "
-        f"--threads {s['threads']} --max-queue {s['max_queue']} --max-wait-ms {s['max_wait_ms']} --max-batch "
+        f"--threads {s['threads']} --max-queue {s['max_queue']} --deadline-ms {s['deadline_ms']} --max-batch "
         f"{s['max_batch']} --batch-wait-ms {s['batch_wait_ms']}"
     )
     if "breakdown" in out:
@@ -426,12 +430,13 @@ def report(out: dict) -> None:
             f"{100 * k['rss_growth']:.1f}%, of which the heap (RssAnon) {100 * k['rss_anon_growth']:.1f}%\n"
         )
         print(
-            "| t s | RSS MB | heap (RssAnon) MB | open files | search ok | search errors |\n|---|---|---|---|---|---|"
+            "| t s | RSS MB | heap (RssAnon) MB | open files | search ok | refused (503) | search errors |\n"
+            "|---|---|---|---|---|---|---|"
         )
         for x in k["samples"]:
             print(
                 f"| {x['t_s']} | {x['rss_mb']} | {x['rss_anon_mb']} | {x['open_files']} | {x['search_ok']} | "
-                f"{x['search_errors']} |"
+                f"{x['search_refused']} | {x['search_errors']} |"
             )
 
 
@@ -448,7 +453,7 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="per load point")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-queue", type=int, default=64)
-    p.add_argument("--max-wait-ms", type=float, default=250.0)
+    p.add_argument("--deadline-ms", type=float, default=100.0)
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--batch-wait-ms", type=float, default=1.0)
     p.add_argument("--overload", type=float, default=4.0)

@@ -14,7 +14,7 @@ def _batcher():
 
     index = Index.open(os.environ["MUVERA_AB_INDEX"])
     index.search("warm up", k=10)
-    return SearchBatcher(index, max_queue=1024, max_batch=32, wait_seconds=0.001, max_wait_seconds=60.0)
+    return SearchBatcher(index, max_queue=1024, max_batch=32, wait_seconds=0.001, deadline_seconds=60.0)
 
 
 def _results(result) -> dict:

@@ -34,7 +34,7 @@ def main() -> int:
     p.add_argument("--claim-host", default="127.0.0.1")
     p.add_argument("--fail-search", action="store_true")
     p.add_argument("--slow-search", type=float, default=0.0)
-    p.add_argument("--max-wait-ms", type=float, default=250.0)
+    p.add_argument("--deadline-ms", type=float, default=100.0)
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
@@ -42,7 +42,7 @@ def main() -> int:
     if args.fail_search or args.slow_search:
         index = Wrapped(index, args.fail_search, args.slow_search)
     settings = ServeSettings(
-        host=args.claim_host, port=args.port, max_wait_ms=args.max_wait_ms, max_batch=args.max_batch
+        host=args.claim_host, port=args.port, deadline_ms=args.deadline_ms, max_batch=args.max_batch
     )
     server.run(
         index,

@@ -347,7 +347,7 @@ def test_a_full_queue_answers_503_with_retry_after(index_dir):
             "2",
             "--batch-wait-ms",
             "3000",
-            "--max-wait-ms",
+            "--deadline-ms",
             "60000",
         ]
     )
@@ -363,32 +363,28 @@ def test_a_full_queue_answers_503_with_retry_after(index_dir):
         assert s.stop() == 0, s.log
 
 
-def test_a_backlog_sheds_queries_that_waited_too_long(index_dir):
-    # One query per batch, each search 1.5 s longer; a query may wait 300 ms while a backlog lasts.
-    s = Server([str(index_dir), "--slow-search", "1.5", "--max-wait-ms", "300", "--max-batch", "1"], launcher=True)
+def test_a_search_predicted_past_its_deadline_gets_503_and_one_with_nothing_ahead_is_answered(index_dir):
+    # Each search 1.5 s longer, a deadline of 300 ms: once the running search has outlasted the
+    # deadline, a query behind it is predicted late and refused at once; a query with nothing
+    # ahead of it is searched, late rather than not at all.
+    s = Server([str(index_dir), "--slow-search", "1.5", "--deadline-ms", "300", "--max-batch", "1"], launcher=True)
     try:
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(s.call, "POST", "/search", {"query": "occupies the worker"})
             wait_until(lambda: s.metric("muvera_nano_search_batch_size_count") == 1, what="the first batch")
-            second = pool.submit(s.call, "POST", "/search", {"query": "waits"})
-            wait_until(lambda: s.metric("muvera_nano_search_queue_depth") == 1, what="the second query to queue")
-            third = pool.submit(s.call, "POST", "/search", {"query": "waits behind it"})
-            wait_until(lambda: s.metric("muvera_nano_search_queue_depth") == 2, what="the third query to queue")
-            time.sleep(0.4)  # the backlog's oldest query has now waited longer than allowed
-            late = s.call("POST", "/search", {"query": "arrives at a stale backlog"})
-            assert late[0] == 503 and late[2]["error"]["code"] == "overloaded"
-            assert first.result(60)[0] == 200
-            status, headers, answer = second.result(60)  # shed: the third was still waiting behind it
+            time.sleep(0.4)
+            status, headers, answer = s.call("POST", "/search", {"query": "arrives behind a late search"})
             assert status == 503 and headers["retry-after"] == "1" and answer["error"]["code"] == "overloaded"
-            assert third.result(60)[0] == 200  # no backlog behind it: searched, late rather than not at all
-        assert s.metric("muvera_nano_search_batch_size_count") == 2  # the shed query was never searched
+            assert first.result(60)[0] == 200
+        assert s.call("POST", "/search", {"query": "nothing ahead"})[0] == 200
+        assert s.metric("muvera_nano_search_batch_size_count") == 2  # the refused query was never searched
     finally:
         assert s.stop() == 0, s.log
 
 
 def test_sigterm_answers_the_requests_in_flight_then_exits(index_dir):
     s = Server(
-        [str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000", "--max-wait-ms", "60000"]
+        [str(index_dir), "--threads", "1", "--max-batch", "64", "--batch-wait-ms", "2000", "--deadline-ms", "60000"]
     )
     n = 8
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
@@ -452,7 +448,7 @@ def test_the_command_refuses_bad_settings_with_one_line(index_dir, tmp_path):
         ((tmp_path / "missing",), "missing"),
         ((index_dir, "--max-queue", "0"), "max_queue"),
         ((index_dir, "--threads", "0"), "--threads"),
-        ((index_dir, "--max-wait-ms", "1", "--batch-wait-ms", "5"), "max_wait_ms"),
+        ((index_dir, "--deadline-ms", "1", "--batch-wait-ms", "5"), "deadline_ms"),
     ]:
         out = serve(*args)
         assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out.stderr

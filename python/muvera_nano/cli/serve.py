@@ -40,11 +40,11 @@ def register(subparsers) -> None:
     p.add_argument("--token-file", help=f"file holding the bearer token for writes (or set {TOKEN_ENV})")
     p.add_argument("--max-queue", type=int, default=64, help="searches waiting at most; past it 503 (default 64)")
     p.add_argument(
-        "--max-wait-ms",
+        "--deadline-ms",
         type=float,
-        default=250.0,
-        help="while more than a batch is queued, a search that waited this long gets 503 instead of a late answer "
-        "(default 250)",
+        default=100.0,
+        help="the latency accepted searches are held to: a search predicted to finish later gets 503 at once "
+        "unless nothing is ahead of it (default 100)",
     )
     p.add_argument("--max-batch", type=int, default=32, help="queries searched together at most (default 32)")
     p.add_argument(
@@ -85,7 +85,7 @@ def run(args) -> int:
         port=args.port,
         token=_token(args),
         max_queue=args.max_queue,
-        max_wait_ms=args.max_wait_ms,
+        deadline_ms=args.deadline_ms,
         max_batch=args.max_batch,
         batch_wait_ms=args.batch_wait_ms,
         max_body_bytes=max(1, int(args.max_body_mb * (1 << 20))),

@@ -66,7 +66,7 @@ class Service:
             max_queue=s.max_queue,
             max_batch=s.max_batch,
             wait_seconds=s.batch_wait_ms / 1000,
-            max_wait_seconds=s.max_wait_ms / 1000,
+            deadline_seconds=s.deadline_ms / 1000,
             observe_batch=self.metrics.batch.observe,
         )
         self.writer = Writer(self.index, max_pending=s.max_writes)
@@ -181,7 +181,7 @@ async def _search(request: Request, body: str) -> Response:
         raise ApiError(503, "shutting_down", "the server is shutting down", headers=RETRY_AFTER) from None
     try:
         result = await asyncio.wrap_future(fut)
-    except QueueFull:  # waited longer than max_wait_ms for the worker
+    except QueueFull:  # a backlog held it past its deadline
         raise _overloaded(svc.settings) from None
     results = [{"id": i, "score": finite_or_none(s)} for i, s in zip(result.ids, result.scores.tolist())]
     return JSONResponse(
@@ -199,7 +199,7 @@ def _overloaded(s: ServeSettings) -> ApiError:
     return ApiError(
         503,
         "overloaded",
-        f"more searches than the server answers within {s.max_wait_ms:g} ms (or {s.max_queue} queued); retry later",
+        f"more searches than the server answers within {s.deadline_ms:g} ms (or {s.max_queue} queued); retry later",
         headers=RETRY_AFTER,
     )
 
@@ -264,7 +264,7 @@ async def info(request: Request) -> Response:
             k: getattr(s, k)
             for k in (
                 "max_queue",
-                "max_wait_ms",
+                "deadline_ms",
                 "max_batch",
                 "batch_wait_ms",
                 "max_writes",

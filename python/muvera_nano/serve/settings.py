@@ -14,9 +14,10 @@ class ServeSettings:
     """Limits and queueing of one server.
 
     max_queue: search queries waiting for the worker at most; past it a search gets 503 with
-    Retry-After (bounded latency instead of an unbounded queue). max_wait_ms: how long a query may
-    wait for the worker while more than a batch is waiting; past it, it gets 503 instead of a late
-    answer, as does one arriving behind it. max_batch: queries searched
+    Retry-After (bounded latency instead of an unbounded queue). deadline_ms: the latency an
+    accepted search is held to: a search predicted to finish later (by what a query has cost the
+    worker lately and the queries ahead of it) gets 503 at once, unless nothing is ahead of it;
+    batches hold at most half a deadline's worth of queries. max_batch: queries searched
     together at most. batch_wait_ms: how long the worker, holding fewer than max_batch queries,
     waits for more before it starts (0: it takes what has arrived). max_writes: add/remove
     requests waiting at most. max_connections: open connections and requests at most
@@ -27,7 +28,7 @@ class ServeSettings:
     host: str = LOOPBACK_HOST
     port: int = 8000
     max_queue: int = 64
-    max_wait_ms: float = 250.0
+    deadline_ms: float = 100.0
     max_batch: int = 32
     batch_wait_ms: float = 1.0
     max_writes: int = 8
@@ -53,9 +54,9 @@ class ServeSettings:
                 v = getattr(self, name)
                 if isinstance(v, bool) or not isinstance(v, types) or not low <= v < high:
                     raise ValueError(f"{name} must be {expected}, got {v!r}")
-        if self.max_wait_ms <= self.batch_wait_ms:
+        if self.deadline_ms <= self.batch_wait_ms:
             raise ValueError(
-                f"max_wait_ms ({self.max_wait_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
+                f"deadline_ms ({self.deadline_ms}) must exceed batch_wait_ms ({self.batch_wait_ms}): "
                 "a query waits for its batch to fill"
             )
         if self.token is not None and (
@@ -75,11 +76,9 @@ class ServeSettings:
 
 
 # The numeric options, checked in this order: (names, types accepted, lowest value, first value too
-# high, what the error says is expected). Every max_* option but max_wait_ms is a count.
-_COUNTS = tuple(
-    f.name for f in dataclasses.fields(ServeSettings) if f.name.startswith("max_") and f.name != "max_wait_ms"
-)
-_DURATIONS = ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "max_wait_ms")
+# high, what the error says is expected). Every max_* option is a count.
+_COUNTS = tuple(f.name for f in dataclasses.fields(ServeSettings) if f.name.startswith("max_"))
+_DURATIONS = ("batch_wait_ms", "refresh_seconds", "shutdown_seconds", "deadline_ms")
 _NUMERIC_OPTIONS = (
     (("port",), int, 0, 65536, "an int in 0..65535"),
     (_COUNTS, int, 1, math.inf, "an int >= 1"),
