@@ -6,8 +6,8 @@ encodes the batch's texts in one call, and searches the queries that share (mode
 in one ``Index.search`` call, so throughput rises with load while the encoder and kernels release
 the GIL.
 
-Overload is refused, never queued without bound, and the searches that are accepted finish
-within `deadline`: the worker measures what a query costs it (a moving average of batch time
+Overload is refused, never queued without bound, and the searches that are accepted are
+predicted to finish within `deadline` (a prediction, not a guarantee): the worker measures what a query costs it (a moving average of batch time
 per query), a query is admitted only when the work ahead of it, its own batch included, is
 predicted to finish within the deadline (or when nothing is ahead of it: a slow machine answers
 late rather than not at all), and batches are cut to at most half the deadline's worth of
